@@ -1,0 +1,80 @@
+"""Data: scenes (loaders), sensors (SRF -> ``P``), the unregistered pair simulator, synthetic scenes,
+and the :class:`FusionPair` record with its ``.mat`` / ``.npz`` IO.
+
+Typical use::
+
+    from fresco.data import load_indian_pines, make_srf, simulate_pair, MISALIGNMENT_LEVELS
+    scene = load_indian_pines()
+    srf = make_srf("landsat_box", scene.wavelengths)
+    pair = simulate_pair(scene, srf, ratio=4, **MISALIGNMENT_LEVELS["moderate"], seed=0)
+"""
+
+from __future__ import annotations
+
+from fresco.data.io import (
+    load_pair,
+    load_pair_mat,
+    load_pair_npz,
+    save_pair,
+    save_pair_mat,
+    save_pair_npz,
+)
+from fresco.data.pair import FusionPair
+from fresco.data.scenes import (
+    Scene,
+    load_cube,
+    load_indian_pines,
+    load_pavia_university,
+    load_terrain,
+    normalise_cube,
+)
+from fresco.data.sensors import (
+    LANDSAT_BOX_EDGES,
+    QUICKBIRD_BOX_EDGES,
+    SpectralResponse,
+    box_srf,
+    curve_srf,
+    make_srf,
+    matrix_srf,
+)
+from fresco.data.simulate import (
+    MISALIGNMENT_LEVELS,
+    RigidTransform,
+    add_noise,
+    degradation_matrix,
+    degrade,
+    misalignment,
+    simulate_pair,
+)
+from fresco.data.synthetic import synthetic_scene
+
+__all__ = [
+    "LANDSAT_BOX_EDGES",
+    "MISALIGNMENT_LEVELS",
+    "QUICKBIRD_BOX_EDGES",
+    "FusionPair",
+    "RigidTransform",
+    "Scene",
+    "SpectralResponse",
+    "add_noise",
+    "box_srf",
+    "curve_srf",
+    "degradation_matrix",
+    "degrade",
+    "load_cube",
+    "load_indian_pines",
+    "load_pair",
+    "load_pair_mat",
+    "load_pair_npz",
+    "load_pavia_university",
+    "load_terrain",
+    "make_srf",
+    "matrix_srf",
+    "misalignment",
+    "normalise_cube",
+    "save_pair",
+    "save_pair_mat",
+    "save_pair_npz",
+    "simulate_pair",
+    "synthetic_scene",
+]

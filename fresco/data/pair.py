@@ -1,0 +1,128 @@
+"""The `FusionPair` record: one unregistered HSI/MSI pair, its SRF and (when simulated) ground truth.
+
+Shapes (all images `float32`, values in [0, 1]):
+    msi    (I_M, J_M, K_M)          fine pixels, few bands
+    hsi    (I_H, J_H, K_H)          coarse pixels, many bands
+    srf    (K_M, K_H)               the spec's `P` (key `Q` in the authors' .mat files); rows sum to 1
+    sri_m  (I_M, J_M, K_H)          ground truth over the MSI footprint (optional)
+    sri_h  (d*I_H, d*J_H, K_H)      ground truth over the HSI footprint, fine resolution (optional)
+    mask_m (I_M, J_M) bool          MSI pixels whose scene point the HSI footprint also covers (optional)
+    mask_h (d*I_H, d*J_H) bool      fine HSI-footprint pixels the MSI footprint also covers (optional)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class FusionPair:
+    msi: np.ndarray
+    hsi: np.ndarray
+    srf: np.ndarray
+    ratio: int
+    wavelengths: np.ndarray | None = None
+    sri_m: np.ndarray | None = None
+    sri_h: np.ndarray | None = None
+    mask_m: np.ndarray | None = None
+    mask_h: np.ndarray | None = None
+    rgb_bands: tuple[int, int, int] | None = None
+    name: str = "pair"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # ------------------------------------------------------------------ checks
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the offending field when shapes or values are inconsistent."""
+        for key in ("msi", "hsi"):
+            arr = getattr(self, key)
+            if not isinstance(arr, np.ndarray) or arr.ndim != 3:
+                raise ValueError(
+                    f"FusionPair.{key} must be a 3-D array (rows, cols, bands); got "
+                    f"{type(arr).__name__} with shape {getattr(arr, 'shape', None)}"
+                )
+            if not np.all(np.isfinite(arr)):
+                raise ValueError(f"FusionPair.{key} contains NaN or Inf values; clean the input first")
+        if not isinstance(self.ratio, (int, np.integer)) or int(self.ratio) < 1:
+            raise ValueError(f"FusionPair.ratio must be a positive integer, got {self.ratio!r}")
+        self.ratio = int(self.ratio)
+        k_m, k_h = self.msi.shape[2], self.hsi.shape[2]
+        if self.srf.shape != (k_m, k_h):
+            raise ValueError(
+                f"FusionPair.srf must have shape (K_M, K_H) = ({k_m}, {k_h}) to match the MSI and HSI "
+                f"band counts; got {self.srf.shape}"
+            )
+        if self.wavelengths is not None and len(self.wavelengths) != k_h:
+            raise ValueError(
+                f"FusionPair.wavelengths has {len(self.wavelengths)} entries but the HSI has {k_h} bands"
+            )
+        if self.sri_m is not None and self.sri_m.shape != (*self.msi.shape[:2], k_h):
+            raise ValueError(
+                f"FusionPair.sri_m must have shape (I_M, J_M, K_H) = {(*self.msi.shape[:2], k_h)}; "
+                f"got {self.sri_m.shape}"
+            )
+        fine_h = (self.hsi.shape[0] * self.ratio, self.hsi.shape[1] * self.ratio)
+        if self.sri_h is not None and self.sri_h.shape != (*fine_h, k_h):
+            raise ValueError(
+                f"FusionPair.sri_h must have shape (d*I_H, d*J_H, K_H) = {(*fine_h, k_h)}; "
+                f"got {self.sri_h.shape}"
+            )
+        if self.rgb_bands is not None:
+            self.rgb_bands = tuple(int(b) for b in self.rgb_bands)  # type: ignore[assignment]
+            if len(self.rgb_bands) != 3 or not all(0 <= b < k_h for b in self.rgb_bands):
+                raise ValueError(f"FusionPair.rgb_bands must be 3 HSI band indices in [0, {k_h}); "
+                                 f"got {self.rgb_bands}")
+
+    # ---------------------------------------------------------------- helpers
+    @property
+    def has_truth(self) -> bool:
+        return self.sri_m is not None or self.sri_h is not None
+
+    @property
+    def h_sri_shape(self) -> tuple[int, int, int]:
+        """Shape of the H-SRI a method must return: (d*I_H, d*J_H, K_H)."""
+        return (self.hsi.shape[0] * self.ratio, self.hsi.shape[1] * self.ratio, self.hsi.shape[2])
+
+    @property
+    def m_sri_shape(self) -> tuple[int, int, int]:
+        """Shape of the M-SRI a method must return: (I_M, J_M, K_H)."""
+        return (self.msi.shape[0], self.msi.shape[1], self.hsi.shape[2])
+
+    # -------------------------------------------------------------------- IO
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write to ``.mat`` (authors' layout) or ``.npz`` by suffix; see :mod:`fresco.data.io`."""
+        from fresco.data.io import save_pair
+
+        save_pair(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], ratio: int | None = None) -> FusionPair:
+        """Read a ``.mat`` or ``.npz`` pair by suffix; see :mod:`fresco.data.io`."""
+        from fresco.data.io import load_pair
+
+        return load_pair(path, ratio=ratio)
+
+    def without_truth(self) -> FusionPair:
+        """The observed part only: what a method is allowed to see (no ground truth, no masks)."""
+        return dataclasses.replace(self, sri_m=None, sri_h=None, mask_m=None, mask_h=None,
+                                   meta={k: v for k, v in self.meta.items() if k != "transform"})
+
+
+_IO_NAMES = ("save_pair", "load_pair", "save_pair_mat", "load_pair_mat", "save_pair_npz", "load_pair_npz")
+
+
+def __getattr__(name: str) -> Any:
+    # The IO functions live in fresco.data.io (which imports FusionPair from here); re-export them
+    # lazily so `from fresco.data.pair import save_pair_mat` works without a circular import.
+    if name in _IO_NAMES:
+        from fresco.data import io
+
+        return getattr(io, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

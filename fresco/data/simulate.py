@@ -1,0 +1,473 @@
+"""The semi-real unregistered pair simulator: degradation operators, noise, misalignment.
+
+Conventions (all documented in ``docs/data.md``):
+
+* **Pixel centres.** Fine pixel ``x`` covers ``[x - 1/2, x + 1/2)``; coarse pixel ``i`` at ratio ``d``
+  covers fine pixels ``i*d .. i*d + d - 1`` and its centre sits at fine coordinate
+  ``i*d + (d - 1)/2`` (the pixel-area convention of ``torch.nn.functional.interpolate(...,
+  align_corners=False)``), so interpolation baselines line up with the truth.
+* **Degradation** is separable: ``degrade(X)[:, :, k] = D_r X[:, :, k] D_c^T`` with
+  :func:`degradation_matrix` (``n_fine // d, n_fine``) per axis; borders by half-sample symmetric
+  reflection folded into the matrix, so every row sums to 1.
+* **Geometry.** Scene coordinates are (row, col) in fine pixels, pixel ``(r, c)`` centred at
+  ``(r, c)``. The MSI footprint is an integer-aligned window of the scene. The HSI footprint is the
+  scene resampled on a grid rotated by ``angle_deg`` about its centre, which sits ``shift_px`` from
+  the MSI footprint's centre (:class:`RigidTransform`). A positive angle makes the HSI show the scene
+  turned counter-clockwise (as displayed, row 0 on top): ``angle_deg=90`` gives exactly
+  ``np.rot90(crop)``.
+* **Noise** is white Gaussian at a per-image SNR in dB; noisy observations are clipped to ``[0, 1]``
+  by default (``clip=True``), ground truths are always in ``[0, 1]``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from scipy import ndimage, sparse
+
+from fresco.data.pair import FusionPair
+from fresco.data.scenes import Scene
+from fresco.data.sensors import SpectralResponse
+
+__all__ = [
+    "DEGRADATION_KINDS",
+    "GAUSSIAN_TRUNCATE",
+    "MISALIGNMENT_LEVELS",
+    "RigidTransform",
+    "add_noise",
+    "default_kernel_size",
+    "default_sigma",
+    "degradation_matrix",
+    "degrade",
+    "misalignment",
+    "noise_sigma",
+    "simulate_pair",
+]
+
+DEGRADATION_KINDS = ("gaussian", "average", "nearest", "subsample")
+#: Gaussian taps reach this many sigmas from the coarse pixel centre (the default kernel size).
+GAUSSIAN_TRUNCATE = 3.0
+#: FWHM^2 = 8 ln 2 sigma^2: the default sigma makes the blur's FWHM equal the ratio d.
+FWHM2_PER_SIGMA2 = 8.0 * math.log(2.0)
+#: Extra scene pixels kept around the HSI footprint's bounding box before spline prefiltering:
+#: the prefilter's influence decays as 0.268^n, so 16 pixels change values by < 1e-9.
+SPLINE_MARGIN = 16
+#: Coordinates this close to integers are treated as integers (exact gather, no interpolation).
+INTEGER_TOL = 1e-6
+#: Tolerance for the "footprint inside the scene" test (floating error in rotations).
+BOUNDS_TOL = 1e-6
+
+#: Named unregistration levels (config group ``misalignment``). Shifts are fractions of the HSI
+#: footprint side, (rows, cols); all shift along columns (+x: the HSI lies right of the MSI) so the four
+#: levels fit an 80x80 pair in the 145x145 Indian Pines scene. Overlap (fraction of the HSI footprint
+#: the MSI also sees) with 80x80 footprints: none 1.0, mild 0.871, moderate 0.708, severe 0.500.
+MISALIGNMENT_LEVELS: dict[str, dict[str, Any]] = {
+    "none": {"angle_deg": 0.0, "shift_frac": (0.0, 0.0)},
+    "mild": {"angle_deg": 10.0, "shift_frac": (0.0, 0.10)},
+    "moderate": {"angle_deg": 30.0, "shift_frac": (0.0, 0.25)},
+    "severe": {"angle_deg": 90.0, "shift_frac": (0.0, 0.50)},
+}
+
+
+def misalignment(level: str) -> dict[str, Any]:
+    """Keyword arguments (``angle_deg``, ``shift_frac``) of a named level, for :func:`simulate_pair`."""
+    if level not in MISALIGNMENT_LEVELS:
+        raise ValueError(f"unknown misalignment level {level!r}; choose one of {list(MISALIGNMENT_LEVELS)}")
+    return dict(MISALIGNMENT_LEVELS[level])
+
+
+# ----------------------------------------------------------------------------- degradation
+def default_sigma(ratio: int) -> float:
+    """Gaussian blur sigma (fine pixels) whose FWHM equals the ratio: ``sqrt(d^2 / (8 ln 2))``."""
+    return math.sqrt(ratio**2 / FWHM2_PER_SIGMA2)
+
+
+def default_kernel_size(ratio: int, sigma: float) -> int:
+    """Number of taps: every fine pixel within ``GAUSSIAN_TRUNCATE * sigma`` of the coarse centre.
+
+    The count has the parity of ``ratio`` (taps symmetric about ``i*d + (d-1)/2``) and is at least
+    ``ratio``. For ``d = 2, 3, 4, 8`` with the default sigma: 6, 7, 10, 20.
+    """
+    reach = GAUSSIAN_TRUNCATE * sigma
+    size = 2 * math.floor(reach + 0.5) if ratio % 2 == 0 else 2 * math.floor(reach) + 1
+    return max(size, ratio)
+
+
+def _reflect(index: np.ndarray, n: int) -> np.ndarray:
+    """Half-sample symmetric reflection (-1 -> 0, n -> n-1), valid for any distance outside."""
+    period = 2 * n
+    index = np.mod(index, period)
+    return np.where(index >= n, period - 1 - index, index)
+
+
+def _check_ratio(n_fine: int, ratio: int, what: str = "n_fine") -> int:
+    if int(ratio) != ratio or ratio < 1:
+        raise ValueError(f"ratio must be a positive integer, got {ratio!r}")
+    ratio = int(ratio)
+    if n_fine % ratio:
+        raise ValueError(
+            f"{what}={n_fine} is not divisible by ratio={ratio}; choose a footprint size that is a multiple "
+            f"of the ratio (e.g. {n_fine - n_fine % ratio} or {n_fine + ratio - n_fine % ratio})"
+        )
+    return ratio
+
+
+def degradation_matrix(n_fine: int, ratio: int, kind: str = "gaussian", sigma: float | None = None,
+                       kernel_size: int | None = None) -> np.ndarray:
+    """1-D spatial degradation operator ``D`` (``n_fine // ratio, n_fine``), float64, rows summing to 1.
+
+    Coarse pixel ``i`` is centred at fine coordinate ``i*d + (d-1)/2``.
+
+    Args:
+        n_fine: fine pixels along the axis (divisible by ``ratio``).
+        ratio: ``d``.
+        kind: ``gaussian`` (blur then decimate), ``average`` (block mean), ``nearest`` (fine pixel
+            ``i*d + d//2``, the one nearest the coarse centre, upper one on ties, like torch's
+            ``nearest-exact``), ``subsample`` (fine pixel ``i*d``, plain decimation).
+        sigma: Gaussian sigma in fine pixels (default :func:`default_sigma`); gaussian only.
+        kernel_size: Gaussian taps (default :func:`default_kernel_size`); must have the parity of
+            ``ratio``; gaussian only. Taps beyond the border are reflected back in (half-sample).
+    """
+    if kind not in DEGRADATION_KINDS:
+        raise ValueError(f"unknown degradation kind {kind!r}; choose one of {DEGRADATION_KINDS}")
+    if n_fine < 1:
+        raise ValueError(f"n_fine must be positive, got {n_fine}")
+    d = _check_ratio(n_fine, ratio)
+    n_coarse = n_fine // d
+    rows = np.arange(n_coarse)
+    mat = np.zeros((n_coarse, n_fine), dtype=np.float64)
+    if kind == "average":
+        for offset in range(d):
+            mat[rows, rows * d + offset] = 1.0 / d
+        return mat
+    if kind == "nearest":
+        mat[rows, rows * d + d // 2] = 1.0
+        return mat
+    if kind == "subsample":
+        mat[rows, rows * d] = 1.0
+        return mat
+    sig = default_sigma(d) if sigma is None else float(sigma)
+    if sig <= 0:
+        raise ValueError(f"gaussian sigma must be positive, got {sig}")
+    size = default_kernel_size(d, sig) if kernel_size is None else int(kernel_size)
+    if size < 1 or (size - d) % 2:
+        raise ValueError(
+            f"kernel_size={kernel_size} must be positive with the parity of ratio={d} so that the taps sit "
+            f"symmetrically about the coarse pixel centre i*d+(d-1)/2 (try {size + 1} or {size - 1})"
+        )
+    offsets = np.arange(size) - (size - 1) / 2.0  # tap positions relative to the coarse centre
+    weights = np.exp(-0.5 * (offsets / sig) ** 2)
+    weights /= weights.sum()
+    for i in rows:
+        centre = i * d + (d - 1) / 2.0
+        taps = _reflect(np.rint(centre + offsets).astype(np.int64), n_fine)
+        np.add.at(mat[i], taps, weights)
+    return mat
+
+
+def degrade(img: np.ndarray, ratio: int, kind: str = "gaussian", sigma: float | None = None,
+            kernel_size: int | None = None) -> np.ndarray:
+    """Spatially degrade ``(H, W, K)`` to ``(H/d, W/d, K)`` float32 (``D_r X D_c^T`` per band)."""
+    arr = np.asarray(img)
+    if arr.ndim != 3:
+        raise ValueError(f"degrade expects an image (H, W, K), got shape {arr.shape}")
+    _check_ratio(arr.shape[0], ratio, "image height")
+    _check_ratio(arr.shape[1], ratio, "image width")
+    n_rows, n_cols, n_bands = arr.shape
+    # Sparse operators: a few taps per row, so cost grows with pixels x taps, not pixels x side.
+    d_r = sparse.csr_matrix(degradation_matrix(n_rows, ratio, kind, sigma, kernel_size))
+    d_c = d_r if n_cols == n_rows else sparse.csr_matrix(
+        degradation_matrix(n_cols, ratio, kind, sigma, kernel_size))
+    x = arr.astype(np.float64, copy=False).reshape(n_rows, n_cols * n_bands)
+    tmp = (d_r @ x).reshape(-1, n_cols, n_bands)                          # (h, W, K)
+    tmp = np.ascontiguousarray(tmp.transpose(1, 0, 2)).reshape(n_cols, -1)  # (W, h*K)
+    out = (d_c @ tmp).reshape(-1, n_rows // ratio, n_bands).transpose(1, 0, 2)  # (h, w, K)
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+# ----------------------------------------------------------------------------- noise
+def noise_sigma(img: np.ndarray, snr_db: float | None) -> float:
+    """Noise standard deviation for ``snr_db`` on ``img``: ``sqrt(mean(img^2) / 10^(snr/10))``."""
+    if snr_db is None:
+        return 0.0
+    power = float(np.mean(np.square(img, dtype=np.float64)))
+    return math.sqrt(power / 10.0 ** (float(snr_db) / 10.0))
+
+
+def add_noise(img: np.ndarray, snr_db: float | None, rng: np.random.Generator | int | None = None,
+              clip: bool = False) -> np.ndarray:
+    """Additive white Gaussian noise at ``snr_db`` (dB) for the whole image; ``None`` = clean copy.
+
+    SNR = 10 log10(mean signal power / noise variance), one noise level per image (all bands).
+
+    Args:
+        img: any-shape array.
+        snr_db: target SNR in dB, or ``None`` for no noise.
+        rng: generator or seed.
+        clip: clip the result to ``[0, 1]``.
+
+    Returns:
+        float32 array of ``img``'s shape.
+    """
+    out = np.asarray(img, dtype=np.float64)
+    if snr_db is not None:
+        gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        out = out + gen.normal(0.0, noise_sigma(out, snr_db), size=out.shape)
+    if clip:
+        out = np.clip(out, 0.0, 1.0)
+    return out.astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- geometry
+@dataclass
+class RigidTransform:
+    """Pose of the HSI footprint relative to the MSI footprint, in fine scene pixels.
+
+    Attributes:
+        angle_deg: rotation of the HSI sampling grid; positive = the HSI shows the scene turned
+            counter-clockwise as displayed (90 -> ``np.rot90``).
+        shift_px: ``(dy, dx)`` from the MSI footprint's centre to the HSI footprint's centre
+            (scene pixels; +dy down, +dx right).
+        scale: size of one fine HSI-footprint pixel in scene pixels (1 = same resolution as the MSI).
+    """
+
+    angle_deg: float = 0.0
+    shift_px: tuple[float, float] = (0.0, 0.0)
+    scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.angle_deg = float(self.angle_deg)
+        self.shift_px = (float(self.shift_px[0]), float(self.shift_px[1]))
+        self.scale = float(self.scale)
+        if self.scale <= 0:
+            raise ValueError(f"RigidTransform.scale must be positive, got {self.scale}")
+
+    def linear(self) -> np.ndarray:
+        """``(2, 2)`` map from footprint offsets ``(du, dv)`` to scene offsets ``(drow, dcol)``."""
+        a = math.radians(self.angle_deg)
+        cos, sin = math.cos(a), math.sin(a)
+        # Snap exact multiples of 90 degrees so 90-degree pairs sample integer scene pixels.
+        cos, sin = (round(cos) if abs(cos - round(cos)) < 1e-12 else cos,
+                    round(sin) if abs(sin - round(sin)) < 1e-12 else sin)
+        return self.scale * np.array([[cos, sin], [-sin, cos]])
+
+    def affine(self, footprint_shape: Sequence[int], reference_centre: Sequence[float]) -> np.ndarray:
+        """``(3, 3)`` homogeneous map from footprint pixel ``(u, v, 1)`` to scene ``(row, col, 1)``.
+
+        ``reference_centre``: scene coordinates of the MSI footprint's centre.
+        """
+        h, w = footprint_shape
+        lin = self.linear()
+        centre = np.asarray(reference_centre, dtype=np.float64) + np.asarray(self.shift_px)
+        local_centre = np.array([(h - 1) / 2.0, (w - 1) / 2.0])
+        out = np.eye(3)
+        out[:2, :2] = lin
+        out[:2, 2] = centre - lin @ local_centre
+        return out
+
+    def footprint_to_scene(self, rows: np.ndarray, cols: np.ndarray, footprint_shape: Sequence[int],
+                           reference_centre: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+        """Scene coordinates of HSI-footprint fine pixel coordinates ``(rows, cols)`` (any shapes)."""
+        a = self.affine(footprint_shape, reference_centre)
+        rows, cols = np.asarray(rows, dtype=np.float64), np.asarray(cols, dtype=np.float64)
+        return a[0, 0] * rows + a[0, 1] * cols + a[0, 2], a[1, 0] * rows + a[1, 1] * cols + a[1, 2]
+
+    def scene_to_footprint(self, rows: np.ndarray, cols: np.ndarray, footprint_shape: Sequence[int],
+                           reference_centre: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+        """Inverse of :meth:`footprint_to_scene`."""
+        a = np.linalg.inv(self.affine(footprint_shape, reference_centre))
+        rows, cols = np.asarray(rows, dtype=np.float64), np.asarray(cols, dtype=np.float64)
+        return a[0, 0] * rows + a[0, 1] * cols + a[0, 2], a[1, 0] * rows + a[1, 1] * cols + a[1, 2]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["shift_px"] = list(self.shift_px)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RigidTransform:
+        return cls(float(data["angle_deg"]), tuple(data["shift_px"]), float(data.get("scale", 1.0)))
+
+
+def _sample(cube: np.ndarray, rows: np.ndarray, cols: np.ndarray, order: int) -> np.ndarray:
+    """Scene ``(H, W, K)`` sampled at scene coordinates ``rows, cols`` (same shape S) -> ``(*S, K)``."""
+    r_int, c_int = np.rint(rows), np.rint(cols)
+    if np.all(np.abs(rows - r_int) < INTEGER_TOL) and np.all(np.abs(cols - c_int) < INTEGER_TOL):
+        # Grid-aligned (no rotation, or multiples of 90 degrees with integer shifts): exact copy.
+        return cube[r_int.astype(np.int64), c_int.astype(np.int64)].astype(np.float64)
+    h, w, k = cube.shape
+    r0 = max(int(np.floor(rows.min())) - SPLINE_MARGIN, 0)
+    r1 = min(int(np.ceil(rows.max())) + SPLINE_MARGIN + 1, h)
+    c0 = max(int(np.floor(cols.min())) - SPLINE_MARGIN, 0)
+    c1 = min(int(np.ceil(cols.max())) + SPLINE_MARGIN + 1, w)
+    window = np.moveaxis(cube[r0:r1, c0:c1], 2, 0).astype(np.float64)  # (K, h', w') contiguous bands
+    coords = np.stack([rows.ravel() - r0, cols.ravel() - c0])
+    out = np.empty((k, coords.shape[1]), dtype=np.float64)
+    for band in range(k):
+        out[band] = ndimage.map_coordinates(window[band], coords, order=order, mode="reflect")
+    return out.T.reshape(*rows.shape, k)
+
+
+def _overflow(lo: float, hi: float, limit: float) -> float:
+    return max(0.0, -lo, hi - limit)
+
+
+# ----------------------------------------------------------------------------- simulator
+def simulate_pair(
+    scene: Scene,
+    srf: SpectralResponse | np.ndarray,
+    ratio: int = 4,
+    msi_shape: tuple[int, int] = (80, 80),
+    hsi_shape: tuple[int, int] = (80, 80),
+    degradation: str = "gaussian",
+    sigma: float | None = None,
+    kernel_size: int | None = None,
+    angle_deg: float = 0.0,
+    shift_frac: tuple[float, float] = (0.0, 0.0),
+    scale: float = 1.0,
+    angle_jitter_deg: float = 0.0,
+    shift_jitter_frac: float = 0.0,
+    snr_db_hsi: float | None = None,
+    snr_db_msi: float | None = None,
+    interp_order: int = 3,
+    seed: int = 0,
+    name: str | None = None,
+    clip: bool = True,
+) -> FusionPair:
+    """Simulate one unregistered HSI/MSI pair (with ground truth) from a scene.
+
+    Args:
+        scene: ground truth ``(H, W, K_H)`` in ``[0, 1]``.
+        srf: ``P`` ``(K_M, K_H)`` (or a :class:`SpectralResponse`).
+        ratio: spatial ratio ``d``.
+        msi_shape: MSI footprint ``(I_M, J_M)`` in fine pixels.
+        hsi_shape: HSI footprint in fine pixels ``(d*I_H, d*J_H)``; divisible by ``ratio``.
+        degradation, sigma, kernel_size: see :func:`degradation_matrix`.
+        angle_deg: rotation of the HSI footprint (see :class:`RigidTransform`).
+        shift_frac: ``(dy, dx)`` HSI-centre minus MSI-centre, as fractions of the HSI footprint side.
+        scale: HSI fine pixel size in scene pixels.
+        angle_jitter_deg, shift_jitter_frac: half-widths of seeded uniform perturbations of the angle
+            (deg) and of each shift fraction, so different seeds give different pairs.
+        snr_db_hsi, snr_db_msi: per-image SNR (dB) of white Gaussian noise; ``None`` = clean.
+        interp_order: spline order for resampling the HSI footprint (grid-aligned footprints are
+            copied exactly whatever the order).
+        seed: seeds the jitter and the two noise draws (independent streams).
+        name: pair name (default built from the settings).
+        clip: clip the noisy MSI/HSI to ``[0, 1]`` (ground truths are always in ``[0, 1]``).
+
+    Returns:
+        FusionPair with ``sri_m``, ``sri_h``, ``mask_m``, ``mask_h`` and ``meta`` keys ``transform``,
+        ``overlap`` (= ``mask_h.mean()``), ``overlap_m`` (= ``mask_m.mean()``), ``degradation``,
+        ``noise``, ``srf_band_names``, ``srf_sensor``, ``scene``, ``seed``, ``interp_order``.
+
+    Raises:
+        ValueError: if a footprint does not fit inside the scene (says by how much and what to reduce).
+    """
+    cube = scene.cube
+    n_rows, n_cols, n_bands = cube.shape
+    p = np.asarray(srf.matrix if isinstance(srf, SpectralResponse) else srf, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] != n_bands:
+        raise ValueError(f"srf must be (K_M, K_H) with K_H = {n_bands} scene bands; got shape {p.shape}")
+    i_m, j_m = (int(v) for v in msi_shape)
+    h_h, w_h = (int(v) for v in hsi_shape)
+    d = _check_ratio(h_h, ratio, "hsi_shape[0]")
+    _check_ratio(w_h, ratio, "hsi_shape[1]")
+    if degradation not in DEGRADATION_KINDS:
+        raise ValueError(f"unknown degradation {degradation!r}; choose one of {DEGRADATION_KINDS}")
+    if i_m < 1 or j_m < 1:
+        raise ValueError(f"msi_shape must be positive, got {msi_shape}")
+
+    jitter_rng, hsi_rng, msi_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
+    angle = float(angle_deg) + (jitter_rng.uniform(-angle_jitter_deg, angle_jitter_deg)
+                                if angle_jitter_deg else 0.0)
+    frac = np.asarray(shift_frac, dtype=np.float64).copy()
+    if shift_jitter_frac:
+        frac += jitter_rng.uniform(-shift_jitter_frac, shift_jitter_frac, size=2)
+    shift = (float(frac[0] * h_h * scale), float(frac[1] * w_h * scale))
+    transform = RigidTransform(angle, shift, scale)
+
+    # Centre the pair in the scene: MSI at centre - shift/2 (snapped to whole pixels), HSI at +shift/2.
+    scene_centre = np.array([(n_rows - 1) / 2.0, (n_cols - 1) / 2.0])
+    msi_origin = np.floor(scene_centre - np.asarray(shift) / 2.0 - np.array([(i_m - 1), (j_m - 1)]) / 2.0
+                          + 0.5).astype(int)
+    msi_centre = msi_origin + np.array([(i_m - 1) / 2.0, (j_m - 1) / 2.0])
+    over_m = (_overflow(msi_origin[0], msi_origin[0] + i_m - 1, n_rows - 1),
+              _overflow(msi_origin[1], msi_origin[1] + j_m - 1, n_cols - 1))
+    if max(over_m) > 0:
+        raise ValueError(
+            f"the MSI footprint {i_m}x{j_m} (shifted by {-shift[0] / 2:.1f}, {-shift[1] / 2:.1f} px from the "
+            f"scene centre) overflows the {n_rows}x{n_cols} scene by {over_m[0]:.1f} px along rows and "
+            f"{over_m[1]:.1f} px along cols; reduce msi_shape or shift_frac, or use a larger scene"
+        )
+
+    uu, vv = np.meshgrid(np.arange(h_h, dtype=np.float64), np.arange(w_h, dtype=np.float64), indexing="ij")
+    s_rows, s_cols = transform.footprint_to_scene(uu, vv, (h_h, w_h), msi_centre)
+    over_h = (_overflow(s_rows.min(), s_rows.max(), n_rows - 1),
+              _overflow(s_cols.min(), s_cols.max(), n_cols - 1))
+    if max(over_h) > BOUNDS_TOL:
+        raise ValueError(
+            f"the HSI footprint {h_h}x{w_h} (angle {angle:.1f} deg, shift ({shift[0]:.1f}, "
+            f"{shift[1]:.1f}) px, scale {scale:g}) overflows the {n_rows}x{n_cols} scene by "
+            f"{over_h[0]:.1f} px along rows and "
+            f"{over_h[1]:.1f} px along cols, which would leave blank corners; reduce hsi_shape, shift_frac "
+            "or the angle (a 45-degree rotation needs sqrt(2) times the side), or use a larger scene"
+        )
+
+    sri_m = np.ascontiguousarray(cube[msi_origin[0]:msi_origin[0] + i_m, msi_origin[1]:msi_origin[1] + j_m],
+                                 dtype=np.float32)
+    sri_h = np.clip(_sample(cube, s_rows, s_cols, interp_order), 0.0, 1.0).astype(np.float32)
+
+    # Masks: a pixel counts as overlapping when its scene point lies inside the other footprint's area.
+    lo_m = msi_origin - 0.5
+    mask_h = ((s_rows >= lo_m[0]) & (s_rows < lo_m[0] + i_m) & (s_cols >= lo_m[1]) & (s_cols < lo_m[1] + j_m))
+    mi, mj = np.meshgrid(np.arange(i_m, dtype=np.float64) + msi_origin[0],
+                         np.arange(j_m, dtype=np.float64) + msi_origin[1], indexing="ij")
+    fu, fv = transform.scene_to_footprint(mi, mj, (h_h, w_h), msi_centre)
+    mask_m = (fu >= -0.5) & (fu < h_h - 0.5) & (fv >= -0.5) & (fv < w_h - 0.5)
+
+    msi_clean = np.tensordot(sri_m.astype(np.float64), p, axes=(2, 1))   # SRI_M x_3 P
+    hsi_clean = degrade(sri_h, d, degradation, sigma, kernel_size)
+    sig_m, sig_h = noise_sigma(msi_clean, snr_db_msi), noise_sigma(hsi_clean, snr_db_hsi)
+    msi = add_noise(msi_clean, snr_db_msi, msi_rng, clip=clip and snr_db_msi is not None)
+    hsi = add_noise(hsi_clean, snr_db_hsi, hsi_rng, clip=clip and snr_db_hsi is not None)
+
+    sig_used = (default_sigma(d) if sigma is None else float(sigma)) if degradation == "gaussian" else None
+    size_used = ((default_kernel_size(d, sig_used) if kernel_size is None else int(kernel_size))
+                 if sig_used is not None else None)
+    hsi_to_scene = transform.affine((h_h, w_h), msi_centre)
+    msi_to_scene = np.eye(3)
+    msi_to_scene[:2, 2] = msi_origin
+    meta: dict[str, Any] = {
+        "scene": scene.name,
+        "scene_shape": [n_rows, n_cols, n_bands],
+        "seed": int(seed),
+        "interp_order": int(interp_order),
+        "transform": {
+            **transform.to_dict(),
+            "shift_frac": frac.tolist(),
+            "msi_origin": msi_origin.tolist(),
+            "msi_centre": msi_centre.tolist(),
+            "hsi_centre": (msi_centre + np.asarray(shift)).tolist(),
+            "hsi_shape": [h_h, w_h],
+            "msi_shape": [i_m, j_m],
+            # (u, v, 1) fine HSI-footprint pixel -> (row, col, 1) scene / MSI pixel coordinates.
+            "hsi_to_scene": hsi_to_scene.tolist(),
+            "hsi_to_msi": (np.linalg.inv(msi_to_scene) @ hsi_to_scene).tolist(),
+        },
+        "overlap": float(mask_h.mean()),
+        "overlap_m": float(mask_m.mean()),
+        "degradation": {"kind": degradation, "ratio": d, "sigma": sig_used, "kernel_size": size_used},
+        "noise": {"snr_db_hsi": snr_db_hsi, "snr_db_msi": snr_db_msi, "sigma_hsi": sig_h, "sigma_msi": sig_m,
+                  "clip": bool(clip)},
+        "srf_band_names": list(srf.band_names) if isinstance(srf, SpectralResponse)
+        else [f"b{k}" for k in range(p.shape[0])],
+        "srf_sensor": srf.sensor if isinstance(srf, SpectralResponse) else "user",
+    }
+    pair_name = name or f"{scene.name}_x{d}_{degradation}_rot{angle:g}_seed{seed}"
+    return FusionPair(msi=msi, hsi=hsi, srf=p, ratio=d, wavelengths=scene.wavelengths.copy(),
+                      sri_m=sri_m, sri_h=sri_h, mask_m=mask_m, mask_h=mask_h, rgb_bands=scene.rgb_bands,
+                      name=pair_name, meta=meta)

@@ -1,0 +1,119 @@
+"""FusionPair .mat (authors' layout) and .npz round trips, inference and error messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.io
+
+from fresco.data.io import load_pair, load_pair_mat, load_pair_npz, save_pair_mat, save_pair_npz
+from fresco.data.pair import FusionPair
+from fresco.data.sensors import make_srf
+from fresco.data.simulate import simulate_pair
+from fresco.data.synthetic import synthetic_scene
+
+ARRAY_FIELDS = ("msi", "hsi", "srf", "wavelengths", "sri_m", "sri_h", "mask_m", "mask_h")
+
+
+@pytest.fixture(scope="module")
+def pair() -> FusionPair:
+    scene = synthetic_scene(48, 48, n_bands=20, seed=0)
+    srf = make_srf("quickbird_box", scene.wavelengths)
+    return simulate_pair(scene, srf, msi_shape=(24, 24), hsi_shape=(24, 24), angle_deg=25.0,
+                         shift_frac=(0.1, 0.2), snr_db_hsi=30.0, snr_db_msi=30.0, seed=4)
+
+
+def _assert_same(a: FusionPair, b: FusionPair) -> None:
+    for key in ARRAY_FIELDS:
+        x, y = getattr(a, key), getattr(b, key)
+        assert (x is None) == (y is None), key
+        if x is not None:
+            np.testing.assert_array_equal(x, y, err_msg=key)
+            assert x.dtype == y.dtype or key == "srf", key
+    assert a.ratio == b.ratio and a.rgb_bands == b.rgb_bands and a.name == b.name
+    assert b.meta == json.loads(json.dumps(a.meta))  # JSON turns tuples into lists
+
+
+@pytest.mark.parametrize("suffix", [".mat", ".npz"])
+def test_round_trip(pair: FusionPair, tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"pair{suffix}"
+    pair.save(path)
+    _assert_same(pair, FusionPair.load(path))
+    _assert_same(pair, load_pair(path))
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary files left
+
+
+def test_mat_uses_authors_keys(pair: FusionPair, tmp_path: Path) -> None:
+    save_pair_mat(pair, tmp_path / "p.mat")
+    data = scipy.io.loadmat(tmp_path / "p.mat")
+    assert data["MSI"].shape == pair.msi.shape and data["HSI"].shape == pair.hsi.shape
+    assert data["Q"].shape == pair.srf.shape
+    assert data["SRI_M"].shape == pair.sri_m.shape and data["SRI_H"].shape == pair.sri_h.shape
+
+
+def test_mat_without_extras_infers_ratio(pair: FusionPair, tmp_path: Path) -> None:
+    path = tmp_path / "authors.mat"
+    scipy.io.savemat(path, {"MSI": pair.msi.astype(np.float64), "HSI": pair.hsi.astype(np.float64),
+                            "Q": pair.srf, "SRI_M": pair.sri_m, "SRI_H": pair.sri_h})
+    loaded = load_pair_mat(path)
+    assert loaded.ratio == 4 and loaded.name == "authors" and loaded.meta == {}
+    np.testing.assert_array_equal(loaded.hsi, pair.hsi)
+    # Without SRI_H the ratio comes from MSI / HSI (equal-size footprints), or from the argument.
+    scipy.io.savemat(path, {"MSI": pair.msi, "HSI": pair.hsi, "P": pair.srf})
+    assert load_pair_mat(path).ratio == 4
+    assert load_pair_mat(path, ratio=2).ratio == 2
+
+
+def test_mat_ratio_not_inferable(pair: FusionPair, tmp_path: Path) -> None:
+    path = tmp_path / "odd.mat"
+    scipy.io.savemat(path, {"MSI": pair.msi[:23], "HSI": pair.hsi, "Q": pair.srf})
+    with pytest.raises(ValueError, match="pass ratio="):
+        load_pair_mat(path)
+
+
+def test_mat_missing_key_lists_contents(pair: FusionPair, tmp_path: Path) -> None:
+    path = tmp_path / "bad.mat"
+    scipy.io.savemat(path, {"MSI": pair.msi, "HSI": pair.hsi, "other": np.zeros(3)})
+    with pytest.raises(ValueError) as err:
+        load_pair_mat(path)
+    msg = str(err.value)
+    assert "['Q']" in msg and "'MSI'" in msg and "'other'" in msg
+
+
+def test_npz_missing_key(tmp_path: Path) -> None:
+    np.savez(tmp_path / "bad.npz", msi=np.zeros((2, 2, 1)))
+    with pytest.raises(ValueError, match="missing required key"):
+        load_pair_npz(tmp_path / "bad.npz")
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="nothere.mat"):
+        load_pair_mat(tmp_path / "nothere.mat")
+    with pytest.raises(ValueError, match="unknown pair format"):
+        load_pair(tmp_path / "pair.h5")
+
+
+def test_failed_write_leaves_nothing(pair: FusionPair, tmp_path: Path) -> None:
+    import dataclasses
+
+    bad = dataclasses.replace(pair, meta={"callback": print})
+    with pytest.raises(TypeError, match="cannot be saved as JSON"):
+        save_pair_npz(bad, tmp_path / "p.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_overwrite_is_atomic_replace(pair: FusionPair, tmp_path: Path) -> None:
+    path = tmp_path / "p.npz"
+    save_pair_npz(pair, path)
+    save_pair_npz(pair.without_truth(), path)
+    loaded = load_pair_npz(path)
+    assert loaded.sri_m is None and loaded.mask_h is None
+
+
+def test_reexported_from_pair_module() -> None:
+    from fresco.data.pair import load_pair_mat as via_pair
+
+    assert via_pair is load_pair_mat

@@ -1,0 +1,120 @@
+"""Spectral response matrices: box bands, published curves, user matrices."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from fresco.data.scenes import indian_pines_wavelengths, pavia_wavelengths
+from fresco.data.sensors import (
+    LANDSAT_BOX_EDGES,
+    SpectralResponse,
+    box_srf,
+    curve_srf,
+    make_srf,
+    matrix_srf,
+)
+
+
+@pytest.fixture(scope="module")
+def ip_wl() -> np.ndarray:
+    return indian_pines_wavelengths()
+
+
+def _centroids(srf: SpectralResponse, wl: np.ndarray) -> np.ndarray:
+    return srf.matrix @ wl
+
+
+def test_box_picks_bands_inside() -> None:
+    wl = np.arange(400.0, 510.0, 10.0)
+    srf = box_srf(wl, [[420, 440], [475, 505]], band_names=["a", "b"])
+    np.testing.assert_allclose(srf.matrix[0], np.isin(wl, [420, 430, 440]) / 3.0)
+    np.testing.assert_allclose(srf.matrix[1], np.isin(wl, [480, 490, 500]) / 3.0)
+    assert srf.band_names == ["a", "b"] and srf.centres_nm.tolist() == [430.0, 490.0]
+
+
+def test_box_drops_empty_with_warning() -> None:
+    wl = np.arange(400.0, 510.0, 10.0)
+    with pytest.warns(UserWarning, match="3000-3100nm"):
+        srf = box_srf(wl, [[400, 450], [3000, 3100]])
+    assert srf.shape == (1, wl.size) and srf.dropped == ["3000-3100nm"]
+    with pytest.raises(ValueError, match="none of the boxes"):
+        box_srf(wl, [[3000, 3100]])
+
+
+@pytest.mark.parametrize("name", ["landsat_box", "quickbird_box", "sentinel2a", "sentinel2b", "landsat8_oli"])
+def test_presets_rows_sum_to_one(name: str, ip_wl: np.ndarray) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        srf = make_srf(name, ip_wl)
+    assert srf.matrix.shape[1] == 200
+    np.testing.assert_allclose(srf.matrix.sum(axis=1), 1.0, atol=1e-12)
+    assert np.all(srf.matrix >= 0)
+    assert len(srf.band_names) == srf.matrix.shape[0] == srf.centres_nm.size
+
+
+def test_landsat_box_on_indian_pines(ip_wl: np.ndarray) -> None:
+    srf = make_srf("landsat_box", ip_wl)
+    assert srf.matrix.shape == (6, 200) and not srf.dropped
+    for row, (lo, hi) in zip(srf.matrix, LANDSAT_BOX_EDGES, strict=True):
+        inside = (ip_wl >= lo) & (ip_wl <= hi)
+        np.testing.assert_allclose(row[inside], 1.0 / inside.sum())
+        assert np.all(row[~inside] == 0)
+
+
+def test_sentinel2a_on_indian_pines(ip_wl: np.ndarray) -> None:
+    # Band 10 (cirrus, 1375 nm) sits in the removed water-absorption gap; everything else is inside.
+    with pytest.warns(UserWarning, match=r"dropped 1 MSI band.*10 \(centre 1373"):
+        srf = make_srf("sentinel2a", ip_wl)
+    assert srf.matrix.shape == (12, 200)
+    assert srf.dropped == ["10"]
+    assert srf.band_names == ["1", "2", "3", "4", "5", "6", "7", "8", "8A", "9", "11", "12"]
+    # Each row's response-weighted centre matches the band's nominal centre.
+    np.testing.assert_allclose(_centroids(srf, ip_wl), srf.centres_nm, atol=25.0)
+
+
+def test_sentinel2a_gaussian_bands(ip_wl: np.ndarray) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        srf = curve_srf(ip_wl, "Sentinel-2A", bands=["2", "3", "4", "8"], fwhm=10.0)
+    assert srf.band_names == ["2", "3", "4", "8"]
+    np.testing.assert_allclose(srf.matrix.sum(axis=1), 1.0)
+    np.testing.assert_allclose(_centroids(srf, ip_wl), srf.centres_nm, atol=15.0)
+
+
+def test_sentinel2a_on_pavia_drops_beyond_range() -> None:
+    with pytest.warns(UserWarning, match="outside the HSI range"):
+        srf = make_srf("sentinel2a", pavia_wavelengths())
+    assert srf.dropped == ["8A", "9", "10", "11", "12"]
+    assert srf.band_names == ["1", "2", "3", "4", "5", "6", "7", "8"]
+
+
+def test_curve_unknown_band(ip_wl: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="unknown band"):
+        curve_srf(ip_wl, "Sentinel-2A", bands=["13"])
+    with pytest.raises(ValueError, match="unknown curve sensor"):
+        curve_srf(ip_wl, "WorldView-3")
+
+
+def test_matrix_srf() -> None:
+    srf = matrix_srf([[1.0, 1.0, 0.0], [0.0, 2.0, 6.0]], wavelengths=[400.0, 500.0, 600.0])
+    np.testing.assert_allclose(srf.matrix, [[0.5, 0.5, 0.0], [0.0, 0.25, 0.75]])
+    np.testing.assert_allclose(srf.centres_nm, [450.0, 575.0])
+    with pytest.raises(ValueError, match="negative entries"):
+        matrix_srf([[1.0, -0.1, 0.0]])
+    with pytest.raises(ValueError, match="transposed"):
+        matrix_srf(np.ones((5, 2)))
+    with pytest.raises(ValueError, match="all-zero rows"):
+        matrix_srf([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+
+
+def test_make_srf_unknown() -> None:
+    with pytest.raises(ValueError, match="unknown SRF preset"):
+        make_srf("ikonos_box", np.arange(400.0, 900.0, 10.0))
+
+
+def test_spectral_response_validates() -> None:
+    with pytest.raises(ValueError, match="sum to 1"):
+        SpectralResponse(np.array([[0.5, 0.2]]), ["a"], np.array([450.0]))
