@@ -1,0 +1,70 @@
+"""The interface every fusion method implements.
+
+A method receives a :class:`~fresco.data.pair.FusionPair` WITHOUT ground truth (the CLI passes
+``pair.without_truth()``) and returns a :class:`MethodOutput`. It never reads files and never
+sees ``sri_m`` / ``sri_h``.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fresco.data.pair import FusionPair
+
+#: The two products a method may return.
+PRODUCTS = ("m_sri", "h_sri")
+
+
+@dataclass
+class MethodOutput:
+    """What a method returns.
+
+    m_sri: (I_M, J_M, K_H) float32 estimate of the scene over the MSI footprint, or None.
+    h_sri: (d*I_H, d*J_H, K_H) float32 estimate of the scene over the HSI footprint, or None.
+    time_s: seconds per stage, e.g. {"m_sri": 1.2, "h_sri": 30.0}.
+    extras: anything else worth keeping (endmembers, abundances, losses); arrays are saved.
+    """
+
+    m_sri: np.ndarray | None = None
+    h_sri: np.ndarray | None = None
+    time_s: dict[str, float] = field(default_factory=dict)
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def check_against(self, pair: FusionPair, method: str) -> None:
+        """Raise ``ValueError`` when an estimate has the wrong shape or non-finite values."""
+        expected = {"m_sri": pair.m_sri_shape, "h_sri": pair.h_sri_shape}
+        for key in PRODUCTS:
+            est = getattr(self, key)
+            if est is None:
+                continue
+            if tuple(est.shape) != expected[key]:
+                raise ValueError(f"method '{method}' returned {key} of shape {tuple(est.shape)}; "
+                                 f"expected {expected[key]} for this pair")
+            if not np.all(np.isfinite(est)):
+                raise ValueError(f"method '{method}' returned a {key} with NaN or Inf values")
+
+
+class FusionMethod(ABC):
+    """Base class: subclasses set ``name`` and implement :meth:`run`."""
+
+    name: str = "method"
+
+    @abstractmethod
+    def run(self, pair: FusionPair) -> MethodOutput:
+        """Fuse one pair (no ground truth in it) into the M-SRI and/or H-SRI."""
+
+    @staticmethod
+    @contextmanager
+    def timed(times: dict[str, float], stage: str) -> Iterator[None]:
+        """Add the wall-clock seconds spent inside the block to ``times[stage]``."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            times[stage] = times.get(stage, 0.0) + time.perf_counter() - start
