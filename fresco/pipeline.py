@@ -1,0 +1,171 @@
+"""One run, wired: config -> FusionPair -> method -> estimates -> metrics -> results.
+
+This module only wires; every piece it calls lives in its own package. ``run_experiment`` is what
+the Hydra entry point calls for each job; tests call it directly with a composed config.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from fresco import results
+from fresco.data.pair import FusionPair
+from fresco.methods.base import PRODUCTS, FusionMethod, MethodOutput
+
+log = logging.getLogger(__name__)
+
+#: Metrics shown in the console table, in this order.
+TABLE_METRICS = ("psnr", "ssim", "sam", "ergas", "lpips", "fid")
+
+
+def build_pair(cfg: DictConfig) -> FusionPair:
+    """Load the scene named by ``cfg.dataset`` and simulate the unregistered pair from it,
+    or read a ready-made pair file when the dataset config names one (``dataset.pair_file``)."""
+    from fresco.data.simulate import simulate_pair
+
+    if cfg.dataset.get("pair_file"):
+        from fresco.data.io import load_pair_mat, load_pair_npz
+
+        path = Path(cfg.dataset.pair_file)
+        loader = load_pair_npz if path.suffix == ".npz" else load_pair_mat
+        return loader(path)
+    scene = instantiate(cfg.dataset.loader)
+    srf = instantiate(cfg.srf, wavelengths=scene.wavelengths)
+    mis = OmegaConf.to_container(cfg.misalignment, resolve=True)
+    mis.pop("name", None)
+    deg = cfg.degradation
+    return simulate_pair(
+        scene, srf, ratio=int(deg.ratio),
+        msi_shape=tuple(cfg.dataset.footprint.msi_shape), hsi_shape=tuple(cfg.dataset.footprint.hsi_shape),
+        degradation=deg.kind, sigma=deg.get("sigma"), kernel_size=deg.get("kernel_size"),
+        snr_db_hsi=cfg.noise.snr_db_hsi, snr_db_msi=cfg.noise.snr_db_msi,
+        seed=int(cfg.seed), name=cfg.dataset.name, **mis,
+    )
+
+
+def score_output(pair: FusionPair, output: MethodOutput, perceptual: Any) -> dict[str, float | None]:
+    """Flat metrics for every product: scored against its ground truth, None where there is none."""
+    from fresco.metrics import SCORE_KEYS, score
+
+    truth = {"m_sri": pair.sri_m, "h_sri": pair.sri_h}
+    groups: dict[str, dict[str, float | None]] = {}
+    for key in PRODUCTS:
+        est, gt = getattr(output, key), truth[key]
+        if est is None or gt is None:
+            reason = "the method gives no estimate" if est is None else "the pair has no ground truth"
+            log.info("%s not scored: %s", key, reason)
+            groups[key] = dict.fromkeys(SCORE_KEYS, None)
+            continue
+        groups[key] = score(est, gt, pair.ratio, rgb_bands=pair.rgb_bands, perceptual=perceptual)
+    return results.flatten_metrics(groups)
+
+
+def build_perceptual(cfg: DictConfig) -> Any:
+    from fresco.metrics.perceptual import PerceptualMetrics
+
+    opts = OmegaConf.to_container(cfg.metrics.perceptual, resolve=True)
+    if not opts.pop("enabled", True):
+        return None
+    return PerceptualMetrics(seed=int(cfg.seed), **opts)
+
+
+def print_table(metrics: dict[str, float | None], pair: FusionPair, title: str) -> None:
+    """Print the M-SRI / H-SRI metric table (rich)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("metric")
+    for key in PRODUCTS:
+        table.add_column(key.upper().replace("_", "-"), justify="right")
+    for name in TABLE_METRICS:
+        cells = [metrics.get(f"{key}.{name}") for key in PRODUCTS]
+        table.add_row(name.upper() + (" (deg)" if name == "sam" else ""),
+                      *("n/a" if v is None else f"{v:.4f}" for v in cells))
+    console = Console()
+    console.print(table)
+    overlap = pair.meta.get("overlap")
+    times = {k: v for k, v in metrics.items() if k.startswith("time_s.")}
+    if overlap is not None:
+        console.print(f"footprint overlap (fraction of the HSI footprint the MSI sees): {overlap:.3f}")
+    console.print("time (s): " + ", ".join(f"{k[7:]} {v:.2f}" for k, v in times.items() if v is not None))
+
+
+def run_experiment(cfg: DictConfig) -> dict[str, float | None]:
+    """Run one configured job and write its results into ``cfg.paths.output_dir``.
+
+    Returns the flat metrics mapping (also in ``metrics.json``). On failure ``run.json`` records
+    the error and traceback, and the exception propagates.
+    """
+    import pytorch_lightning as pl
+
+    run_dir = Path(cfg.paths.output_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    results.atomic_write_text(run_dir / results.CONFIG_FILE, OmegaConf.to_yaml(cfg, resolve=True))
+    results.update_run_status(run_dir, status="running", run_name=cfg.run_name, method=cfg.method.name,
+                              dataset=cfg.dataset.name, seed=int(cfg.seed), error=None, traceback=None)
+    try:
+        metrics = _run(cfg, run_dir, pl)
+    except Exception as exc:
+        results.update_run_status(run_dir, status="failed", error=f"{type(exc).__name__}: {exc}",
+                                  traceback=traceback.format_exc())
+        log.error("run failed: %s: %s (details in %s)", type(exc).__name__, exc, run_dir / results.RUN_FILE)
+        raise
+    results.update_run_status(run_dir, status="completed")
+    return metrics
+
+
+def _run(cfg: DictConfig, run_dir: Path, pl: Any) -> dict[str, float | None]:
+    from fresco.loggers import build_loggers, log_run
+    from fresco.progress import stage_progress
+
+    pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
+    times: dict[str, float] = {}
+    start = time.perf_counter()
+    with stage_progress(["data", "method", "metrics", "write"]) as advance:
+        t0 = time.perf_counter()
+        pair = build_pair(cfg)
+        times["data"] = time.perf_counter() - t0
+        advance()
+
+        method: FusionMethod = instantiate(cfg.method, _convert_="all")
+        t0 = time.perf_counter()
+        output = method.run(pair.without_truth())
+        times["method"] = time.perf_counter() - t0
+        output.check_against(pair, method.name)
+        for stage, seconds in output.time_s.items():
+            times[f"method.{stage}"] = seconds
+        advance()
+
+        t0 = time.perf_counter()
+        metrics = score_output(pair, output, build_perceptual(cfg))
+        times["metrics"] = time.perf_counter() - t0
+        if pair.meta.get("overlap") is not None:
+            metrics["pair.overlap"] = results.clean_metric(pair.meta["overlap"])
+        advance()
+
+        results.write_estimates(run_dir, m_sri=output.m_sri, h_sri=output.h_sri)
+        if cfg.save.pair:
+            from fresco.data.io import save_pair_npz
+
+            save_pair_npz(pair, run_dir / results.PAIR_FILE)
+        if cfg.save.figure:
+            from fresco.figures import run_figure
+
+            run_figure(pair, output.m_sri, output.h_sri, run_dir / results.FIGURE_FILE, title=cfg.run_name)
+        times["total"] = time.perf_counter() - start
+        metrics.update({f"time_s.{k}": v for k, v in times.items()})
+        results.write_metrics(run_dir, metrics)
+        advance()
+
+    log_run(build_loggers(cfg), cfg, metrics)
+    print_table(metrics, pair, title=cfg.run_name)
+    print(f"results: {run_dir}")
+    return metrics

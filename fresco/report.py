@@ -1,0 +1,192 @@
+"""`fresco report DIR`: turn one run or a sweep directory into tables and figures.
+
+Writes into ``DIR/report/`` (or ``--out``):
+    runs.csv       one row per run: its swept parameters, status, every metric
+    summary.csv    per group of swept parameters (seed excluded): n, mean and std of every metric
+    summary.md     the markdown table, "mean +- std" over seeds, empty where a metric is unavailable
+    figures/*.png  RGB composites and error maps of the first completed run of each group
+and prints the markdown table. Failed runs are listed with their error, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from fresco import results
+
+#: Metrics in the markdown table unless --metrics says otherwise.
+DEFAULT_TABLE_METRICS = (
+    "m_sri.psnr", "m_sri.ssim", "m_sri.sam", "m_sri.ergas",
+    "h_sri.psnr", "h_sri.ssim", "h_sri.sam", "h_sri.ergas", "h_sri.lpips", "h_sri.fid",
+    "time_s.total",
+)
+#: Parameters never used to group runs: repeats of one setting differ only in these.
+REPEAT_KEYS = ("seed",)
+
+
+def find_runs(root: Path) -> list[Path]:
+    """Every directory at or below ``root`` holding a run record (run.json or metrics.json)."""
+    found = {p.parent for name in (results.RUN_FILE, results.METRICS_FILE) for p in root.rglob(name)}
+    return sorted(d for d in found if "report" not in d.relative_to(root).parts)
+
+
+def read_run(run_dir: Path) -> dict[str, Any]:
+    """One row: ``param.<key>`` for each Hydra override, status/error, and every metric."""
+    row: dict[str, Any] = {"run_dir": str(run_dir)}
+    overrides = run_dir / ".hydra" / "overrides.yaml"
+    if overrides.is_file():
+        for item in yaml.safe_load(overrides.read_text()) or []:
+            key, _, value = str(item).partition("=")
+            key = key.lstrip("+~")
+            if key not in ("experiment",) and not key.startswith(("hydra", "paths")):
+                row[f"param.{key}"] = value
+    status = results.read_json(run_dir / results.RUN_FILE) if (run_dir / results.RUN_FILE).is_file() else {}
+    row["status"] = status.get("status", "completed" if (run_dir / results.METRICS_FILE).is_file() else "unknown")
+    row["error"] = status.get("error")
+    for key in ("method", "dataset", "seed"):
+        if key in status:
+            row.setdefault(f"param.{key}", str(status[key]))
+    if (run_dir / results.METRICS_FILE).is_file():
+        for key, value in results.read_json(run_dir / results.METRICS_FILE).items():
+            row[key] = np.nan if value is None else float(value)
+    return row
+
+
+def group_keys(runs: pd.DataFrame) -> list[str]:
+    """Parameters that vary across runs, repeats (seed) excluded; ``param.method`` at least."""
+    params = [c for c in runs.columns if c.startswith("param.") and c[6:] not in REPEAT_KEYS]
+    varying = [c for c in params if runs[c].astype(str).nunique(dropna=False) > 1]
+    return varying or [c for c in ("param.method",) if c in runs.columns]
+
+
+def summarise(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per group: number of completed/failed runs, mean and std (ddof=1) of every metric."""
+    metric_cols = [c for c in runs.columns if "." in c and not c.startswith("param.") and c != "run_dir"]
+    done = runs[runs["status"] == "completed"]
+    grouped = done.groupby(keys, dropna=False, sort=True) if keys else [((), done)]
+    rows = []
+    for name, grp in grouped:
+        name = name if isinstance(name, tuple) else (name,)
+        row = dict(zip(keys, name, strict=True))
+        row["n"] = len(grp)
+        mask = np.ones(len(runs), dtype=bool)
+        for key, val in zip(keys, name, strict=True):
+            mask &= (runs[key].astype(str) == str(val)).to_numpy()
+        row["n_failed"] = int((runs.loc[mask, "status"] == "failed").sum())
+        for col in metric_cols:
+            vals = grp[col].dropna()
+            row[f"{col}.mean"] = vals.mean() if len(vals) else np.nan
+            row[f"{col}.std"] = vals.std(ddof=1) if len(vals) > 1 else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _cell(mean: float, std: float) -> str:
+    if not np.isfinite(mean):
+        return ""
+    digits = 4 if abs(mean) < 10 else 2
+    return f"{mean:.{digits}f}" + (f" ± {std:.{digits}f}" if np.isfinite(std) else "")
+
+
+def markdown_table(summary: pd.DataFrame, keys: list[str], metrics: list[str]) -> str:
+    """Mean +- std over seeds; an unavailable metric is an empty cell."""
+    metrics = [m for m in metrics if f"{m}.mean" in summary.columns]
+    header = [k[6:] for k in keys] + ["n"] + metrics
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for _, row in summary.iterrows():
+        cells = [str(row[k]) for k in keys] + [str(int(row["n"]))]
+        cells += [_cell(row[f"{m}.mean"], row[f"{m}.std"]) for m in metrics]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._=-]+", "_", text).strip("_") or "all"
+
+
+def write_figures(runs: pd.DataFrame, keys: list[str], out: Path) -> list[Path]:
+    """Redraw the figure of the first completed run (lowest seed) of each group from its files."""
+    from fresco.data.io import load_pair_npz
+    from fresco.figures import run_figure
+
+    written = []
+    done = runs[runs["status"] == "completed"].sort_values("run_dir")
+    for name, grp in (done.groupby(keys, dropna=False, sort=True) if keys else [("all", done)]):
+        name = name if isinstance(name, tuple) else (name,)
+        label = ",".join(f"{k[6:]}={v}" for k, v in zip(keys, name, strict=True)) or "all"
+        for run_dir in map(Path, grp["run_dir"]):
+            if (run_dir / results.PAIR_FILE).is_file() and (run_dir / results.ESTIMATES_FILE).is_file():
+                est = results.load_estimates(run_dir)
+                written.append(run_figure(load_pair_npz(run_dir / results.PAIR_FILE), est.get("m_sri"),
+                                          est.get("h_sri"), out / "figures" / f"{_slug(label)}.png",
+                                          title=f"{label}  ({run_dir.name})"))
+                break
+    return written
+
+
+def _csv(df: pd.DataFrame, path: Path) -> None:
+    buf = io.StringIO()
+    df.to_csv(buf, index=False)
+    results.atomic_write_text(path, buf.getvalue())
+
+
+def report(root: str | Path, out: str | Path | None = None, metrics: list[str] | None = None,
+           figures: bool = True) -> str:
+    """Aggregate the runs under ``root``; write CSV/markdown/figures and return the markdown."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root} is not a directory; pass a run directory or a sweep directory "
+                                "(e.g. outputs/multirun/<date>/<time>)")
+    run_dirs = find_runs(root)
+    if not run_dirs:
+        raise FileNotFoundError(f"no runs under {root}: a run directory holds run.json / metrics.json")
+    out = Path(out) if out is not None else root / "report"
+    runs = pd.DataFrame([read_run(d) for d in run_dirs])
+    keys = group_keys(runs)
+    summary = summarise(runs, keys)
+    _csv(runs, out / "runs.csv")
+    _csv(summary, out / "summary.csv")
+    text = f"# fresco report: {root}\n\n{len(runs)} runs, grouped by {', '.join(k[6:] for k in keys) or '-'}; "
+    text += "mean ± std over seeds (empty: not available).\n\n"
+    text += markdown_table(summary, keys, list(metrics or DEFAULT_TABLE_METRICS))
+    failed = runs[runs["status"] != "completed"]
+    if len(failed):
+        text += "\n## Runs that did not complete\n\n"
+        text += "".join(f"- `{r.run_dir}`: {r.status}: {r.error or 'no error recorded'}\n"
+                        for r in failed.itertuples())
+    results.atomic_write_text(out / "summary.md", text)
+    if figures:
+        write_figures(runs, keys, out)
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fresco report", description=__doc__.splitlines()[0])
+    parser.add_argument("dir", help="a run directory or a sweep directory")
+    parser.add_argument("--out", default=None, help="where to write (default: DIR/report)")
+    parser.add_argument("--metrics", default=None,
+                        help="comma-separated metrics.json keys for the markdown table")
+    parser.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    args = parser.parse_args(argv)
+    try:
+        text = report(args.dir, args.out, args.metrics.split(",") if args.metrics else None,
+                      figures=not args.no_figures)
+    except FileNotFoundError as exc:
+        print(f"fresco report: {exc}", file=sys.stderr)
+        return 2
+    print(text)
+    print(f"written to {Path(args.out) if args.out else Path(args.dir) / 'report'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

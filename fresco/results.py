@@ -1,0 +1,104 @@
+"""The result contract: what every run writes into its output directory.
+
+    config.yaml      the resolved configuration (Hydra's own unresolved copy stays in .hydra/)
+    run.json         status ("running" | "completed" | "failed"), method, dataset, seed, error, traceback
+    metrics.json     flat mapping {"m_sri.psnr": 31.2, ..., "h_sri.fid": null, "time_s.total": 4.1}
+    estimates.npz    m_sri, h_sri as (rows, cols, bands) float32 (a product a method does not give is absent)
+    pair.npz         the simulated pair, ground truth included (for figures; ``save.pair=false`` skips it)
+    figure.png       RGB composites and per-pixel error maps
+
+Every file is written atomically (temporary file in the same folder, then ``os.replace``), so a
+crashed run never leaves a half-written ``metrics.json`` behind; ``run.json`` says how far it got.
+A metric that could not be computed is ``null``, never 0.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+METRICS_FILE = "metrics.json"
+ESTIMATES_FILE = "estimates.npz"
+RUN_FILE = "run.json"
+CONFIG_FILE = "config.yaml"
+PAIR_FILE = "pair.npz"
+FIGURE_FILE = "figure.png"
+
+
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
+    """Call ``write(fileobj)`` on a temporary file next to ``path``, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    return atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n")
+
+
+def clean_metric(value: Any) -> float | None:
+    """A JSON-safe metric value: a finite float, or None for "could not be computed"."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def flatten_metrics(groups: Mapping[str, Mapping[str, Any]]) -> dict[str, float | None]:
+    """``{"m_sri": {"psnr": 30}}`` -> ``{"m_sri.psnr": 30.0}`` with non-finite values as None."""
+    return {f"{group}.{key}": clean_metric(val) for group, values in groups.items()
+            for key, val in values.items()}
+
+
+def write_metrics(run_dir: str | Path, metrics: Mapping[str, Any]) -> Path:
+    """Write the flat ``metrics.json``; keys must be ``"<group>.<name>"`` strings."""
+    bad = [k for k in metrics if not isinstance(k, str) or "." not in k]
+    if bad:
+        raise ValueError(f"metric keys must look like 'm_sri.psnr'; got {bad}")
+    return atomic_write_json(Path(run_dir) / METRICS_FILE, {k: clean_metric(v) for k, v in metrics.items()})
+
+
+def write_estimates(run_dir: str | Path, **arrays: np.ndarray | None) -> Path:
+    """Write ``estimates.npz`` with the given (rows, cols, bands) arrays as float32; None is skipped."""
+    payload = {k: np.asarray(v, dtype=np.float32) for k, v in arrays.items() if v is not None}
+    return atomic_write(Path(run_dir) / ESTIMATES_FILE, lambda f: np.savez_compressed(f, **payload))
+
+
+def read_json(path: str | Path) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def load_estimates(run_dir: str | Path) -> dict[str, np.ndarray]:
+    with np.load(Path(run_dir) / ESTIMATES_FILE) as data:
+        return {k: data[k] for k in data.files}
+
+
+def update_run_status(run_dir: str | Path, **fields: Any) -> dict[str, Any]:
+    """Merge ``fields`` into ``run.json`` (atomically) and return the new record."""
+    path = Path(run_dir) / RUN_FILE
+    record = read_json(path) if path.exists() else {}
+    record.update(fields)
+    atomic_write_json(path, record)
+    return record

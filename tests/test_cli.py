@@ -1,0 +1,63 @@
+"""The `fresco` command as a user runs it: single run, multirun with a failing job, report."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fresco import results
+
+SMOKE = ["experiment=smoke", "logger=none"]
+
+
+def fresco(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "WANDB_MODE": "disabled", "FRESCO_PROGRESS": "0", "HYDRA_FULL_ERROR": "1"}
+    return subprocess.run([sys.executable, "-m", "fresco", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_single_run_prints_table_and_writes_results(tmp_path):
+    proc = fresco(*SMOKE, f"paths.output_root={tmp_path}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "PSNR" in proc.stdout and "M-SRI" in proc.stdout and "H-SRI" in proc.stdout
+    (run_dir,) = [p.parent for p in tmp_path.rglob(results.METRICS_FILE)]
+    for name in (results.ESTIMATES_FILE, results.FIGURE_FILE, results.CONFIG_FILE, results.RUN_FILE):
+        assert (run_dir / name).is_file(), name
+
+
+def test_sweep_survives_a_failing_job_and_reports_mean_std(tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = fresco("-m", *SMOKE, "seed=0,1,2", "degradation.ratio=4,7", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    # ratio 7 does not divide the 24-pixel footprint: those 3 jobs fail, the other 3 complete
+    assert proc.returncode != 0
+    statuses = {p.parent.name: results.read_json(p)["status"] for p in sweep.rglob(results.RUN_FILE)}
+    assert len(statuses) == 6, statuses
+    assert sorted(statuses.values()) == ["completed"] * 3 + ["failed"] * 3
+    failed = [results.read_json(p) for p in sweep.rglob(results.RUN_FILE)
+              if results.read_json(p)["status"] == "failed"]
+    assert all("ratio" in rec["error"] or "divisible" in rec["error"] for rec in failed), failed
+
+    rep = fresco("report", str(sweep), cwd=tmp_path)
+    assert rep.returncode == 0, rep.stderr[-3000:]
+    assert "±" in rep.stdout and "did not complete" in rep.stdout
+    summary = pd.read_csv(sweep / "report" / "summary.csv")
+    ok = summary[summary["param.degradation.ratio"] == 4].iloc[0]
+    assert ok["n"] == 3 and ok["m_sri.psnr.std"] > 0
+    assert list((sweep / "report" / "figures").glob("*.png"))
+    assert (sweep / "report" / "runs.csv").is_file() and (sweep / "report" / "summary.md").is_file()
+
+
+def test_report_on_a_missing_dir_is_a_clear_error(tmp_path):
+    proc = fresco("report", str(tmp_path / "nope"), cwd=tmp_path)
+    assert proc.returncode == 2 and "not a directory" in proc.stderr
+
+
+@pytest.mark.parametrize("argv", [["--help"]])
+def test_help_lists_config_groups(tmp_path, argv):
+    proc = fresco(*argv, cwd=tmp_path)
+    assert proc.returncode == 0 and "misalignment" in proc.stdout and "method" in proc.stdout

@@ -1,0 +1,61 @@
+"""End to end in-process: compose -> simulate -> method -> score -> results, on small pairs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from fresco import results
+from fresco.pipeline import run_experiment
+
+CONTRACT_KEYS = [f"{p}.{m}" for p in ("m_sri", "h_sri")
+                 for m in ("psnr", "ssim", "sam", "ergas", "psnr_peak1", "sam_rad", "ergas_rms", "lpips", "fid")]
+
+
+def test_smoke_run_writes_the_result_contract(compose_cfg, tmp_path):
+    cfg = compose_cfg("experiment=smoke", "logger=csv")
+    metrics = run_experiment(cfg)
+    run_dir = tmp_path / "run"
+    on_disk = json.loads((run_dir / results.METRICS_FILE).read_text())
+    assert on_disk == metrics
+    for key in CONTRACT_KEYS:
+        assert key in on_disk, key
+    # perceptual metrics are disabled in the smoke preset: null, never 0
+    assert on_disk["h_sri.lpips"] is None and on_disk["h_sri.fid"] is None
+    assert all(isinstance(on_disk[k], float) for k in ("m_sri.psnr", "h_sri.psnr", "time_s.total"))
+    est = results.load_estimates(run_dir)
+    assert est["m_sri"].shape == (24, 24, 30) and est["h_sri"].shape == (24, 24, 30)
+    assert est["m_sri"].dtype == np.float32
+    assert (run_dir / results.FIGURE_FILE).stat().st_size > 1000
+    assert (run_dir / results.PAIR_FILE).is_file()
+    assert "seed: 0" in (run_dir / results.CONFIG_FILE).read_text()
+    assert results.read_json(run_dir / results.RUN_FILE)["status"] == "completed"
+    assert (run_dir / "logs" / "metrics.csv").is_file()
+
+
+def test_interpolation_beats_nothing_on_indian_pines(compose_cfg):
+    """Default data, no misalignment: the baselines reconstruct both products sensibly."""
+    cfg = compose_cfg("misalignment=none", "metrics.perceptual.enabled=false", "save.pair=false",
+                      "save.figure=false", "logger=none")
+    metrics = run_experiment(cfg)
+    assert metrics["h_sri.psnr"] > 25 and metrics["m_sri.psnr"] > 20
+    assert metrics["pair.overlap"] == pytest.approx(1.0)
+
+
+def test_failure_is_recorded_in_run_json(compose_cfg, tmp_path):
+    cfg = compose_cfg("experiment=smoke", "degradation.ratio=7", "logger=none")
+    with pytest.raises(ValueError):
+        run_experiment(cfg)
+    record = results.read_json(tmp_path / "run" / results.RUN_FILE)
+    assert record["status"] == "failed" and "ValueError" in record["error"] and record["traceback"]
+    assert not (tmp_path / "run" / results.METRICS_FILE).exists()
+
+
+def test_wandb_logger_composes_offline(compose_cfg, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    cfg = compose_cfg("experiment=smoke", "logger=wandb", "save.pair=false", "save.figure=false")
+    assert cfg.logger.wandb.offline is True
+    metrics = run_experiment(cfg)
+    assert metrics["m_sri.psnr"] is not None
