@@ -25,6 +25,19 @@ log = logging.getLogger(__name__)
 TABLE_METRICS = ("psnr", "ssim", "sam", "ergas", "lpips", "fid")
 
 
+def instantiate_unwrapped(conf: Any, **kwargs: Any) -> Any:
+    """``hydra.utils.instantiate`` that re-raises the target's own error (e.g. a loader's "file not
+    found, get it here" message) instead of Hydra's wrapper around its repr."""
+    from hydra.errors import InstantiationException
+
+    try:
+        return instantiate(conf, **kwargs)
+    except InstantiationException as exc:
+        if isinstance(exc.__cause__, Exception):
+            raise exc.__cause__ from None
+        raise
+
+
 def build_pair(cfg: DictConfig) -> FusionPair:
     """Load the scene named by ``cfg.dataset`` and simulate the unregistered pair from it,
     or read a ready-made pair file when the dataset config names one (``dataset.pair_file``)."""
@@ -36,8 +49,8 @@ def build_pair(cfg: DictConfig) -> FusionPair:
         path = Path(cfg.dataset.pair_file)
         loader = load_pair_npz if path.suffix == ".npz" else load_pair_mat
         return loader(path)
-    scene = instantiate(cfg.dataset.loader)
-    srf = instantiate(cfg.srf, wavelengths=scene.wavelengths)
+    scene = instantiate_unwrapped(cfg.dataset.loader)
+    srf = instantiate_unwrapped(cfg.srf, wavelengths=scene.wavelengths)
     mis = OmegaConf.to_container(cfg.misalignment, resolve=True)
     mis.pop("name", None)
     deg = cfg.degradation
@@ -116,7 +129,7 @@ def run_experiment(cfg: DictConfig) -> dict[str, float | None]:
     except Exception as exc:
         results.update_run_status(run_dir, status="failed", error=f"{type(exc).__name__}: {exc}",
                                   traceback=traceback.format_exc())
-        log.error("run failed: %s: %s (details in %s)", type(exc).__name__, exc, run_dir / results.RUN_FILE)
+        log.error("run failed (traceback in %s)", run_dir / results.RUN_FILE)
         raise
     results.update_run_status(run_dir, status="completed")
     return metrics
@@ -135,7 +148,7 @@ def _run(cfg: DictConfig, run_dir: Path, pl: Any) -> dict[str, float | None]:
         times["data"] = time.perf_counter() - t0
         advance()
 
-        method: FusionMethod = instantiate(cfg.method, _convert_="all")
+        method: FusionMethod = instantiate_unwrapped(cfg.method, _convert_="all")
         t0 = time.perf_counter()
         output = method.run(pair.without_truth())
         times["method"] = time.perf_counter() - t0

@@ -59,3 +59,21 @@ def test_wandb_logger_composes_offline(compose_cfg, monkeypatch):
     assert cfg.logger.wandb.offline is True
     metrics = run_experiment(cfg)
     assert metrics["m_sri.psnr"] is not None
+
+
+def test_missing_dataset_file_reports_the_loader_message(compose_cfg, tmp_path):
+    cfg = compose_cfg("dataset=pavia_university", f"dataset.loader.path={tmp_path}/PaviaU.mat", "logger=none")
+    with pytest.raises(FileNotFoundError, match="PaviaU.mat"):
+        run_experiment(cfg)
+    assert "FileNotFoundError" in results.read_json(tmp_path / "run" / results.RUN_FILE)["error"]
+
+
+def test_report_on_a_single_run(compose_cfg, tmp_path):
+    from fresco.report import report
+
+    run_experiment(compose_cfg("experiment=smoke", "logger=none", "method=lanczos"))
+    text = report(tmp_path / "run")
+    assert "| method | n |" in text and "| lanczos | 1 |" in text
+    assert (tmp_path / "run" / "report" / "figures" / "method=lanczos.png").is_file()
+    # a second report ignores the first report's folder
+    assert report(tmp_path / "run") == text
