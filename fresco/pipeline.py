@@ -43,12 +43,12 @@ def build_pair(cfg: DictConfig) -> FusionPair:
     or read a ready-made pair file when the dataset config names one (``dataset.pair_file``)."""
     from fresco.data.simulate import simulate_pair
 
-    if cfg.dataset.get("pair_file"):
-        from fresco.data.io import load_pair_mat, load_pair_npz
+    if "pair_file" in cfg.dataset:
+        from fresco.data.io import load_pair
 
-        path = Path(cfg.dataset.pair_file)
-        loader = load_pair_npz if path.suffix == ".npz" else load_pair_mat
-        return loader(path)
+        log.info("reading the pair from %s (the srf, degradation, misalignment and noise groups do not apply)",
+                 cfg.dataset.pair_file)
+        return load_pair(cfg.dataset.pair_file, ratio=cfg.dataset.get("ratio"))
     scene = instantiate_unwrapped(cfg.dataset.loader)
     srf = instantiate_unwrapped(cfg.srf, wavelengths=scene.wavelengths)
     mis = OmegaConf.to_container(cfg.misalignment, resolve=True)

@@ -77,3 +77,29 @@ def test_report_on_a_single_run(compose_cfg, tmp_path):
     assert (tmp_path / "run" / "report" / "figures" / "method=lanczos.png").is_file()
     # a second report ignores the first report's folder
     assert report(tmp_path / "run") == text
+
+
+def test_a_saved_pair_file_runs_without_simulation(compose_cfg, tmp_path):
+    from fresco.data.io import load_pair, save_pair_mat
+
+    run_experiment(compose_cfg("experiment=smoke", "logger=none", output_dir=tmp_path / "first"))
+    pair = load_pair(tmp_path / "first" / results.PAIR_FILE)
+    save_pair_mat(pair, tmp_path / "pair.mat")
+    metrics = run_experiment(compose_cfg("dataset=pair_file", f"dataset.pair_file={tmp_path / 'pair.mat'}",
+                                         "metrics.perceptual.enabled=false", "logger=none",
+                                         output_dir=tmp_path / "second"))
+    first = results.read_json(tmp_path / "first" / results.METRICS_FILE)
+    assert metrics["h_sri.psnr"] == pytest.approx(first["h_sri.psnr"], rel=1e-5)
+    assert metrics["m_sri.psnr"] == pytest.approx(first["m_sri.psnr"], rel=1e-5)
+
+
+def test_a_pair_without_truth_gives_null_metrics(compose_cfg, tmp_path):
+    from fresco.data.io import load_pair, save_pair_npz
+
+    run_experiment(compose_cfg("experiment=smoke", "logger=none", output_dir=tmp_path / "first"))
+    save_pair_npz(load_pair(tmp_path / "first" / results.PAIR_FILE).without_truth(), tmp_path / "real.npz")
+    metrics = run_experiment(compose_cfg("dataset=pair_file", f"dataset.pair_file={tmp_path / 'real.npz'}",
+                                         "logger=none", output_dir=tmp_path / "second"))
+    assert all(metrics[f"{p}.{m}"] is None for p in ("m_sri", "h_sri") for m in ("psnr", "ssim", "lpips", "fid"))
+    assert set(results.load_estimates(tmp_path / "second")) == {"m_sri", "h_sri"}
+    assert (tmp_path / "second" / results.FIGURE_FILE).is_file()
