@@ -54,9 +54,18 @@ def build_pair(cfg: DictConfig) -> FusionPair:
     mis = OmegaConf.to_container(cfg.misalignment, resolve=True)
     mis.pop("name", None)
     deg = cfg.degradation
+    ratio = int(deg.ratio)
+    if ratio < 1:
+        raise ValueError(f"degradation.ratio must be a positive integer (e.g. 2, 3, 4, 8); got {deg.ratio}")
+    # The HSI footprint must hold whole coarse pixels: round it down so any ratio works with the
+    # dataset's footprint (e.g. 80 -> 78 for ratio 3) instead of failing.
+    hsi_shape = tuple(int(n) // ratio * ratio for n in cfg.dataset.footprint.hsi_shape)
+    if hsi_shape != tuple(cfg.dataset.footprint.hsi_shape):
+        log.warning("HSI footprint %s rounded down to %s, a multiple of the ratio %d",
+                    tuple(cfg.dataset.footprint.hsi_shape), hsi_shape, ratio)
     return simulate_pair(
-        scene, srf, ratio=int(deg.ratio),
-        msi_shape=tuple(cfg.dataset.footprint.msi_shape), hsi_shape=tuple(cfg.dataset.footprint.hsi_shape),
+        scene, srf, ratio=ratio,
+        msi_shape=tuple(cfg.dataset.footprint.msi_shape), hsi_shape=hsi_shape,
         degradation=deg.kind, sigma=deg.get("sigma"), kernel_size=deg.get("kernel_size"),
         snr_db_hsi=cfg.noise.snr_db_hsi, snr_db_msi=cfg.noise.snr_db_msi,
         seed=int(cfg.seed), name=cfg.dataset.name, **mis,

@@ -32,21 +32,21 @@ def test_single_run_prints_table_and_writes_results(tmp_path):
 
 def test_sweep_survives_a_failing_job_and_reports_mean_std(tmp_path):
     sweep = tmp_path / "sweep"
-    proc = fresco("-m", *SMOKE, "seed=0,1,2", "degradation.ratio=4,7", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
-    # ratio 7 does not divide the 24-pixel footprint: those 3 jobs fail, the other 3 complete
+    proc = fresco("-m", *SMOKE, "seed=0,1,2", "dataset.loader.height=48,16", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    # a 16-pixel-high scene cannot hold the 24-pixel footprints: those 3 jobs fail, the other 3 complete
     assert proc.returncode != 0
     statuses = {p.parent.name: results.read_json(p)["status"] for p in sweep.rglob(results.RUN_FILE)}
     assert len(statuses) == 6, statuses
     assert sorted(statuses.values()) == ["completed"] * 3 + ["failed"] * 3
     failed = [results.read_json(p) for p in sweep.rglob(results.RUN_FILE)
               if results.read_json(p)["status"] == "failed"]
-    assert all("ratio" in rec["error"] or "divisible" in rec["error"] for rec in failed), failed
+    assert all("overflows" in rec["error"] for rec in failed), failed
 
     rep = fresco("report", str(sweep), cwd=tmp_path)
     assert rep.returncode == 0, rep.stderr[-3000:]
     assert "±" in rep.stdout and "did not complete" in rep.stdout
     summary = pd.read_csv(sweep / "report" / "summary.csv")
-    ok = summary[summary["param.degradation.ratio"] == 4].iloc[0]
+    ok = summary[summary["param.dataset.loader.height"] == 48].iloc[0]
     assert ok["n"] == 3 and ok["m_sri.psnr.std"] > 0
     assert list((sweep / "report" / "figures").glob("*.png"))
     assert (sweep / "report" / "runs.csv").is_file() and (sweep / "report" / "summary.md").is_file()

@@ -465,9 +465,11 @@ class PerceptualMetrics:
                 "(lower fid_crop_size, at least 75 for Inception-v3)",
             )
             return None
+        from fresco.progress import track
+
         rng = np.random.default_rng(self.seed)
         values = []
-        for _ in range(self.fid_repeats):
+        for _ in track(range(self.fid_repeats), total=self.fid_repeats, description="FID repeats"):
             corners = _random_crop_corners(rng, rows, cols, self.fid_crops, size)
             stats = [
                 feature_statistics(self._features(extractor, _fid_normalise(_crops(img, corners, size))))
