@@ -36,7 +36,12 @@ REPEAT_KEYS = ("seed",)
 def find_runs(root: Path) -> list[Path]:
     """Every directory at or below ``root`` holding a run record (run.json or metrics.json)."""
     found = {p.parent for name in (results.RUN_FILE, results.METRICS_FILE) for p in root.rglob(name)}
-    return sorted(d for d in found if "report" not in d.relative_to(root).parts)
+    return sorted((d for d in found if "report" not in d.relative_to(root).parts), key=_natural_key)
+
+
+def _natural_key(path: Path) -> list[Any]:
+    """Sort ``2_x`` before ``10_x`` so groups keep the order in which the sweep ran them."""
+    return [int(tok) if tok.isdigit() else tok for tok in re.split(r"(\d+)", str(path))]
 
 
 def read_run(run_dir: Path) -> dict[str, Any]:
@@ -72,7 +77,7 @@ def summarise(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Per group: number of completed/failed runs, mean and std (ddof=1) of every metric."""
     metric_cols = [c for c in runs.columns if "." in c and not c.startswith("param.") and c != "run_dir"]
     done = runs[runs["status"] == "completed"]
-    grouped = done.groupby(keys, dropna=False, sort=True) if keys else [((), done)]
+    grouped = done.groupby(keys, dropna=False, sort=False) if keys else [((), done)]
     rows = []
     for name, grp in grouped:
         name = name if isinstance(name, tuple) else (name,)
@@ -119,8 +124,8 @@ def write_figures(runs: pd.DataFrame, keys: list[str], out: Path) -> list[Path]:
     from fresco.figures import run_figure
 
     written = []
-    done = runs[runs["status"] == "completed"].sort_values("run_dir")
-    for name, grp in (done.groupby(keys, dropna=False, sort=True) if keys else [("all", done)]):
+    done = runs[runs["status"] == "completed"]
+    for name, grp in (done.groupby(keys, dropna=False, sort=False) if keys else [("all", done)]):
         name = name if isinstance(name, tuple) else (name,)
         label = ",".join(f"{k[6:]}={v}" for k, v in zip(keys, name, strict=True)) or "all"
         for run_dir in map(Path, grp["run_dir"]):
