@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
+
+from fresco.fileio import atomic_write, atomic_write_json, atomic_write_text
+
+__all__ = ["atomic_write", "atomic_write_json", "atomic_write_text", "clean_metric", "flatten_metrics",
+           "load_estimates", "read_json", "update_run_status", "write_estimates", "write_metrics"]
 
 METRICS_FILE = "metrics.json"
 ESTIMATES_FILE = "estimates.npz"
@@ -30,31 +33,6 @@ RUN_FILE = "run.json"
 CONFIG_FILE = "config.yaml"
 PAIR_FILE = "pair.npz"
 FIGURE_FILE = "figure.png"
-
-
-def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
-    """Call ``write(fileobj)`` on a temporary file next to ``path``, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    return atomic_write(path, lambda f: f.write(text.encode("utf-8")))
-
-
-def atomic_write_json(path: str | Path, obj: Any) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
 def clean_metric(value: Any) -> float | None:

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
 from fresco.data.pair import FusionPair
+from fresco.fileio import atomic_write
 
 __all__ = [
     "load_pair",
@@ -69,22 +68,6 @@ def meta_to_json(meta: dict[str, Any]) -> str:
 
 def meta_from_json(text: str) -> dict[str, Any]:
     return json.loads(text) if text else {}
-
-
-def _atomic_write(path: str | Path, writer: Callable[[IO[bytes]], None]) -> Path:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            writer(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
 
 
 def _describe(keys: dict[str, Any]) -> str:
@@ -142,7 +125,7 @@ def save_pair_mat(pair: FusionPair, path: str | Path) -> Path:
                 else np.asarray(pair.wavelengths, np.float64)[None],
                 "rgb_bands": None if pair.rgb_bands is None else np.asarray(pair.rgb_bands, np.float64)[None]}
     data.update({k: v for k, v in optional.items() if v is not None})
-    return _atomic_write(path, lambda fh: scipy.io.savemat(fh, data, do_compression=True))
+    return atomic_write(path, lambda fh: scipy.io.savemat(fh, data, do_compression=True))
 
 
 def load_pair_mat(path: str | Path, ratio: int | None = None) -> FusionPair:
@@ -205,7 +188,7 @@ def save_pair_npz(pair: FusionPair, path: str | Path) -> Path:
             data[key] = np.asarray(value)
     if pair.rgb_bands is not None:
         data["rgb_bands"] = np.asarray(pair.rgb_bands, dtype=np.int64)
-    return _atomic_write(path, lambda fh: np.savez_compressed(fh, **data))
+    return atomic_write(path, lambda fh: np.savez_compressed(fh, **data))
 
 
 def load_pair_npz(path: str | Path) -> FusionPair:
