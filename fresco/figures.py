@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from fresco.data.pair import FusionPair
-from fresco.metrics.quality import pixel_rmse
 from fresco.fileio import atomic_write
+from fresco.metrics.quality import pixel_rmse
 
 #: Percentiles of the contrast stretch applied to each composite channel.
 STRETCH_PERCENTILES = (2.0, 98.0)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from scipy import sparse
 
 from fresco.data.pair import FusionPair
 from fresco.methods.base import FusionMethod, MethodOutput
@@ -68,11 +69,18 @@ def upsampling_matrix(n_coarse: int, ratio: int, kernel: str) -> np.ndarray:
 
 
 def upsample(image: np.ndarray, ratio: int, kernel: str = "bicubic") -> np.ndarray:
-    """Upsample ``(I, J, K)`` to ``(ratio*I, ratio*J, K)`` band by band (float32)."""
-    rows = upsampling_matrix(image.shape[0], ratio, kernel)
-    cols = upsampling_matrix(image.shape[1], ratio, kernel)
-    return np.einsum("ai,ijk,bj->abk", rows, image.astype(np.float64), cols,
-                     optimize=True).astype(np.float32)
+    """Upsample ``(I, J, K)`` to ``(ratio*I, ratio*J, K)`` band by band (float32).
+
+    The separable operators are applied as sparse matrices (a few taps per row), so the cost is
+    linear in the number of output pixels.
+    """
+    n_rows, n_cols, n_bands = image.shape
+    rows = sparse.csr_matrix(upsampling_matrix(n_rows, ratio, kernel))
+    cols = sparse.csr_matrix(upsampling_matrix(n_cols, ratio, kernel))
+    tmp = rows @ image.astype(np.float64).reshape(n_rows, n_cols * n_bands)  # (dI, J*K)
+    tmp = tmp.reshape(-1, n_cols, n_bands).transpose(1, 0, 2).reshape(n_cols, -1)  # (J, dI*K)
+    out = (cols @ tmp).reshape(ratio * n_cols, ratio * n_rows, n_bands).transpose(1, 0, 2)
+    return np.ascontiguousarray(out, dtype=np.float32)
 
 
 def spectral_upsample(msi: np.ndarray, hsi: np.ndarray, srf: np.ndarray, rank: int | None = DEFAULT_SPECTRAL_RANK,
@@ -101,8 +109,9 @@ def spectral_upsample(msi: np.ndarray, hsi: np.ndarray, srf: np.ndarray, rank: i
     basis = vt[:rank].T  # (K_H, rank)
     pe = srf @ basis  # (K_M, rank)
     lhs = pe.T @ pe + noise_var * np.diag(1.0 / np.maximum(variances[:rank], floor))
-    coef = np.linalg.lstsq(lhs, pe.T @ (msi.reshape(-1, k_m).T - (srf @ mu)[:, None]), rcond=None)[0]
-    out = mu[None, :] + (basis @ coef).T
+    # The estimate is affine in y: x = mu + W (y - P mu), with W (K_H, K_M) computed once.
+    lift = basis @ np.linalg.pinv(lhs) @ pe.T
+    out = (msi.reshape(-1, k_m).astype(np.float64) - srf @ mu) @ lift.T + mu
     return out.reshape(*msi.shape[:2], -1).astype(np.float32)
 
 
