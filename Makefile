@@ -24,8 +24,9 @@ install: $(STAMP)
 demo: $(STAMP)
 	WANDB_MODE=$${WANDB_MODE:-offline} $(BIN)/fresco $(ARGS)
 
-# Fast test suite (slow tests deselected); `make test-all` runs everything.
+# Lint, then the fast test suite (slow tests deselected); `make test-all` runs everything.
 test: $(STAMP)
+	$(BIN)/ruff check fresco tests benchmarks
 	WANDB_MODE=disabled $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 test-all: $(STAMP)
