@@ -120,17 +120,44 @@ def print_table(metrics: dict[str, float | None], pair: FusionPair, title: str) 
     console.print("time (s): " + ", ".join(f"{k[7:]} {v:.2f}" for k, v in times.items() if v is not None))
 
 
+def experiment_config_text(cfg: DictConfig) -> str:
+    """The resolved config as YAML, without run-control flags (``resume``) that do not change results."""
+    container = OmegaConf.to_container(cfg, resolve=True)
+    container.pop("resume", None)
+    return OmegaConf.to_yaml(OmegaConf.create(container))
+
+
+def completed_metrics(run_dir: Path, config_text: str) -> dict[str, float | None] | None:
+    """The metrics of a completed earlier run of exactly this config in ``run_dir``, else None."""
+    status, config, metrics = (run_dir / name for name in (results.RUN_FILE, results.CONFIG_FILE,
+                                                            results.METRICS_FILE))
+    if not (status.is_file() and config.is_file() and metrics.is_file()):
+        return None
+    if results.read_json(status).get("status") != "completed" or config.read_text() != config_text:
+        return None
+    return results.read_json(metrics)
+
+
 def run_experiment(cfg: DictConfig) -> dict[str, float | None]:
     """Run one configured job and write its results into ``cfg.paths.output_dir``.
 
     Returns the flat metrics mapping (also in ``metrics.json``). On failure ``run.json`` records
-    the error and traceback, and the exception propagates.
+    the error and traceback, and the exception propagates. With ``resume=true``, a directory that
+    already holds a completed run of the same config is kept as it is (a rerun sweep only redoes
+    the jobs that failed or never finished); otherwise earlier results there are removed first.
     """
     import pytorch_lightning as pl
 
     run_dir = Path(cfg.paths.output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    results.atomic_write_text(run_dir / results.CONFIG_FILE, OmegaConf.to_yaml(cfg, resolve=True))
+    config_text = experiment_config_text(cfg)
+    if cfg.get("resume"):
+        done = completed_metrics(run_dir, config_text)
+        if done is not None:
+            log.info("already completed with this config, kept as it is: %s", run_dir)
+            return done
+    results.clear_results(run_dir)
+    results.atomic_write_text(run_dir / results.CONFIG_FILE, config_text)
     results.update_run_status(run_dir, status="running", run_name=cfg.run_name, method=cfg.method.name,
                               dataset=cfg.dataset.name, seed=int(cfg.seed), error=None, traceback=None)
     try:

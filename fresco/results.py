@@ -24,7 +24,7 @@ import numpy as np
 
 from fresco.fileio import atomic_write, atomic_write_json, atomic_write_text
 
-__all__ = ["atomic_write", "atomic_write_json", "atomic_write_text", "clean_metric", "flatten_metrics",
+__all__ = ["atomic_write", "atomic_write_json", "atomic_write_text", "clean_metric", "clear_results", "flatten_metrics",
            "load_estimates", "read_json", "update_run_status", "write_estimates", "write_metrics"]
 
 METRICS_FILE = "metrics.json"
@@ -71,6 +71,12 @@ def read_json(path: str | Path) -> dict[str, Any]:
 def load_estimates(run_dir: str | Path) -> dict[str, np.ndarray]:
     with np.load(Path(run_dir) / ESTIMATES_FILE) as data:
         return {k: data[k] for k in data.files}
+
+
+def clear_results(run_dir: str | Path) -> None:
+    """Remove the result files of an earlier run in ``run_dir`` so none can be mistaken for new ones."""
+    for name in (METRICS_FILE, ESTIMATES_FILE, PAIR_FILE, FIGURE_FILE, RUN_FILE):
+        (Path(run_dir) / name).unlink(missing_ok=True)
 
 
 def update_run_status(run_dir: str | Path, **fields: Any) -> dict[str, Any]:

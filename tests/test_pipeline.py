@@ -113,3 +113,23 @@ def test_a_pair_without_truth_gives_null_metrics(compose_cfg, tmp_path):
     assert all(metrics[f"{p}.{m}"] is None for p in ("m_sri", "h_sri") for m in ("psnr", "ssim", "lpips", "fid"))
     assert set(results.load_estimates(tmp_path / "second")) == {"m_sri", "h_sri"}
     assert (tmp_path / "second" / results.FIGURE_FILE).is_file()
+
+
+def test_resume_keeps_a_completed_run_and_redoes_a_changed_one(compose_cfg, tmp_path):
+    first = run_experiment(compose_cfg("experiment=smoke", "logger=none"))
+    metrics_file = tmp_path / "run" / results.METRICS_FILE
+    stamp = metrics_file.stat().st_mtime_ns
+    again = run_experiment(compose_cfg("experiment=smoke", "logger=none", "resume=true"))
+    assert again == first and metrics_file.stat().st_mtime_ns == stamp
+    changed = run_experiment(compose_cfg("experiment=smoke", "logger=none", "resume=true", "method=lanczos"))
+    assert changed["h_sri.psnr"] != first["h_sri.psnr"]
+    assert "lanczos" in (tmp_path / "run" / results.CONFIG_FILE).read_text()
+
+
+def test_a_failed_rerun_leaves_no_stale_results(compose_cfg, tmp_path):
+    run_experiment(compose_cfg("experiment=smoke", "logger=none"))
+    with pytest.raises(ValueError):
+        run_experiment(compose_cfg("experiment=smoke", "logger=none", "dataset.loader.height=16"))
+    run_dir = tmp_path / "run"
+    assert not (run_dir / results.METRICS_FILE).exists() and not (run_dir / results.ESTIMATES_FILE).exists()
+    assert results.read_json(run_dir / results.RUN_FILE)["status"] == "failed"
