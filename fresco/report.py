@@ -162,6 +162,11 @@ def report(root: str | Path, out: str | Path | None = None, metrics: list[str] |
     _csv(summary, out / "summary.csv")
     text = f"# fresco report: {root}\n\n{len(runs)} runs, grouped by {', '.join(k[6:] for k in keys) or '-'}; "
     text += "mean ± std over seeds (empty: not available).\n\n"
+    if metrics:
+        unknown = [m for m in metrics if f"{m}.mean" not in summary.columns]
+        if unknown:
+            known = sorted(c[:-5] for c in summary.columns if c.endswith(".mean"))
+            raise ValueError(f"--metrics names keys no run has: {unknown}; available: {known}")
     text += markdown_table(summary, keys, list(metrics or DEFAULT_TABLE_METRICS))
     failed = runs[runs["status"] != "completed"]
     if len(failed):
@@ -185,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         text = report(args.dir, args.out, args.metrics.split(",") if args.metrics else None,
                       figures=not args.no_figures)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:
         print(f"fresco report: {exc}", file=sys.stderr)
         return 2
     print(text)

@@ -87,6 +87,9 @@ def test_report_on_a_single_run(compose_cfg, tmp_path):
     assert (tmp_path / "run" / "report" / "figures" / "method=lanczos.png").is_file()
     # a second report ignores the first report's folder
     assert report(tmp_path / "run") == text
+    assert "| 1 |" in report(tmp_path / "run", metrics=["h_sri.psnr"], figures=False)
+    with pytest.raises(ValueError, match="h_sri.pnsr"):
+        report(tmp_path / "run", metrics=["h_sri.pnsr"], figures=False)
 
 
 def test_a_saved_pair_file_runs_without_simulation(compose_cfg, tmp_path):
