@@ -14,10 +14,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+#: Rounding slack on the ground truths' [0, 1] range.
+RANGE_TOL = 1e-6
+#: Observations may leave [0, 1] a little (noise, real reflectance > 1); beyond this they look raw.
+UNNORMALISED_MARGIN = 0.5
 
 
 @dataclass
@@ -74,6 +80,17 @@ class FusionPair:
                 f"FusionPair.sri_h must have shape (d*I_H, d*J_H, K_H) = {(*fine_h, k_h)}; "
                 f"got {self.sri_h.shape}"
             )
+        for key in ("sri_m", "sri_h"):
+            arr = getattr(self, key)
+            if arr is not None and (float(arr.min()) < -RANGE_TOL or float(arr.max()) > 1 + RANGE_TOL):
+                raise ValueError(f"FusionPair.{key} (ground truth) must hold values in [0, 1]; got range "
+                                 f"[{float(arr.min()):.4g}, {float(arr.max()):.4g}]. Normalise it first")
+        for key in ("msi", "hsi"):
+            arr = getattr(self, key)
+            if float(arr.min()) < -UNNORMALISED_MARGIN or float(arr.max()) > 1 + UNNORMALISED_MARGIN:
+                warnings.warn(f"FusionPair.{key} ranges over [{float(arr.min()):.4g}, {float(arr.max()):.4g}], "
+                              "far outside [0, 1]: is it normalised? Methods and metrics assume [0, 1] data",
+                              stacklevel=3)
         if self.rgb_bands is not None:
             self.rgb_bands = tuple(int(b) for b in self.rgb_bands)  # type: ignore[assignment]
             if len(self.rgb_bands) != 3 or not all(0 <= b < k_h for b in self.rgb_bands):

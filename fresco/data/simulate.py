@@ -5,7 +5,9 @@ Conventions (all documented in ``docs/data.md``):
 * **Pixel centres.** Fine pixel ``x`` covers ``[x - 1/2, x + 1/2)``; coarse pixel ``i`` at ratio ``d``
   covers fine pixels ``i*d .. i*d + d - 1`` and its centre sits at fine coordinate
   ``i*d + (d - 1)/2`` (the pixel-area convention of ``torch.nn.functional.interpolate(...,
-  align_corners=False)``), so interpolation baselines line up with the truth.
+  align_corners=False)``). ``gaussian`` and ``average`` sample there; ``nearest`` keeps fine pixel
+  ``i*d + d//2`` and ``subsample`` keeps ``i*d``: :func:`sample_phase` gives each kind's position and
+  the simulator records it in ``pair.meta["degradation"]["phase"]`` so interpolation lines up.
 * **Degradation** is separable: ``degrade(X)[:, :, k] = D_r X[:, :, k] D_c^T`` with
   :func:`degradation_matrix` (``n_fine // d, n_fine``) per axis; borders by half-sample symmetric
   reflection folded into the matrix, so every row sums to 1.
@@ -169,6 +171,28 @@ def degradation_matrix(n_fine: int, ratio: int, kind: str = "gaussian", sigma: f
     return mat
 
 
+def sample_phase(kind: str, ratio: int) -> float:
+    """Fine coordinate (within its block of ``ratio`` pixels) of coarse pixel 0 for a degradation
+    kind: ``(d-1)/2`` for ``gaussian`` / ``average``, ``d//2`` for ``nearest``, 0 for ``subsample``."""
+    if kind not in DEGRADATION_KINDS:
+        raise ValueError(f"unknown degradation {kind!r}; choose one of {DEGRADATION_KINDS}")
+    return {"nearest": float(ratio // 2), "subsample": 0.0}.get(kind, (ratio - 1) / 2.0)
+
+
+def apply_separable(img: np.ndarray, rows: Any, cols: Any) -> np.ndarray:
+    """``rows @ X[:, :, k] @ cols.T`` for every band of ``img (H, W, K)``, as float32.
+
+    ``rows (H', H)`` and ``cols (W', W)`` are dense or sparse 1-D operators; given sparse, the cost
+    grows with pixels x taps rather than pixels x side.
+    """
+    n_rows, n_cols, n_bands = img.shape
+    x = np.asarray(img, dtype=np.float64).reshape(n_rows, n_cols * n_bands)
+    tmp = (rows @ x).reshape(-1, n_cols, n_bands)                             # (H', W, K)
+    tmp = np.ascontiguousarray(tmp.transpose(1, 0, 2)).reshape(n_cols, -1)    # (W, H'*K)
+    out = (cols @ tmp).reshape(cols.shape[0], -1, n_bands).transpose(1, 0, 2)  # (H', W', K)
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
 def degrade(img: np.ndarray, ratio: int, kind: str = "gaussian", sigma: float | None = None,
             kernel_size: int | None = None) -> np.ndarray:
     """Spatially degrade ``(H, W, K)`` to ``(H/d, W/d, K)`` float32 (``D_r X D_c^T`` per band)."""
@@ -177,16 +201,10 @@ def degrade(img: np.ndarray, ratio: int, kind: str = "gaussian", sigma: float | 
         raise ValueError(f"degrade expects an image (H, W, K), got shape {arr.shape}")
     _check_ratio(arr.shape[0], ratio, "image height")
     _check_ratio(arr.shape[1], ratio, "image width")
-    n_rows, n_cols, n_bands = arr.shape
-    # Sparse operators: a few taps per row, so cost grows with pixels x taps, not pixels x side.
-    d_r = sparse.csr_matrix(degradation_matrix(n_rows, ratio, kind, sigma, kernel_size))
-    d_c = d_r if n_cols == n_rows else sparse.csr_matrix(
-        degradation_matrix(n_cols, ratio, kind, sigma, kernel_size))
-    x = arr.astype(np.float64, copy=False).reshape(n_rows, n_cols * n_bands)
-    tmp = (d_r @ x).reshape(-1, n_cols, n_bands)                          # (h, W, K)
-    tmp = np.ascontiguousarray(tmp.transpose(1, 0, 2)).reshape(n_cols, -1)  # (W, h*K)
-    out = (d_c @ tmp).reshape(-1, n_rows // ratio, n_bands).transpose(1, 0, 2)  # (h, w, K)
-    return np.ascontiguousarray(out, dtype=np.float32)
+    d_r = sparse.csr_matrix(degradation_matrix(arr.shape[0], ratio, kind, sigma, kernel_size))
+    d_c = d_r if arr.shape[1] == arr.shape[0] else sparse.csr_matrix(
+        degradation_matrix(arr.shape[1], ratio, kind, sigma, kernel_size))
+    return apply_separable(arr, d_r, d_c)
 
 
 # ----------------------------------------------------------------------------- noise
@@ -460,7 +478,8 @@ def simulate_pair(
         },
         "overlap": float(mask_h.mean()),
         "overlap_m": float(mask_m.mean()),
-        "degradation": {"kind": degradation, "ratio": d, "sigma": sig_used, "kernel_size": size_used},
+        "degradation": {"kind": degradation, "ratio": d, "sigma": sig_used, "kernel_size": size_used,
+                        "phase": sample_phase(degradation, d)},
         "noise": {"snr_db_hsi": snr_db_hsi, "snr_db_msi": snr_db_msi, "sigma_hsi": sig_h, "sigma_msi": sig_m,
                   "clip": bool(clip)},
         "srf_band_names": list(srf.band_names) if isinstance(srf, SpectralResponse)

@@ -1,9 +1,11 @@
 """Interpolation baselines (bicubic, Lanczos) with least-squares spectral upsampling.
 
-H-SRI: each HSI band is upsampled by the ratio ``d`` with a separable kernel. Pixel-area
-convention: fine pixel ``j`` sits at coarse coordinate ``(j + 0.5) / d - 0.5`` (the same
-convention as the simulator's degradation operators and as
-``torch.nn.functional.interpolate(align_corners=False)``); borders replicate the edge pixel.
+H-SRI: each HSI band is upsampled by the ratio ``d`` with a separable kernel. Coarse pixel ``i``
+is taken to sample fine coordinate ``i*d + phase``; the default phase ``(d-1)/2`` is the
+pixel-area convention (fine pixel ``j`` at coarse coordinate ``(j + 0.5)/d - 0.5``, as
+``torch.nn.functional.interpolate(align_corners=False)``). When the pair records how its HSI was
+sampled (``pair.meta["degradation"]["phase"]``, set by the simulator: 0 for plain decimation,
+``d//2`` for nearest), that phase is used. Borders replicate the edge pixel.
 
 M-SRI: no registration is needed because the estimate is per pixel. Every MSI pixel ``y`` is
 lifted to ``K_H`` bands by least squares through the SRF ``P``, regularised by the principal
@@ -19,6 +21,7 @@ import numpy as np
 from scipy import sparse
 
 from fresco.data.pair import FusionPair
+from fresco.data.simulate import apply_separable
 from fresco.methods.base import FusionMethod, MethodOutput
 
 #: Keys' cubic-convolution parameter (MATLAB ``imresize``'s choice).
@@ -51,13 +54,17 @@ KERNELS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], int]] = {
 }
 
 
-def upsampling_matrix(n_coarse: int, ratio: int, kernel: str) -> np.ndarray:
-    """Separable 1-D upsampling operator ``(ratio * n_coarse, n_coarse)``; rows sum to 1."""
+def upsampling_matrix(n_coarse: int, ratio: int, kernel: str, phase: float | None = None) -> np.ndarray:
+    """Separable 1-D upsampling operator ``(ratio * n_coarse, n_coarse)``; rows sum to 1.
+
+    ``phase``: fine coordinate sampled by coarse pixel 0 (default ``(ratio-1)/2``, pixel centres).
+    """
     if kernel not in KERNELS:
         raise ValueError(f"unknown interpolation kernel '{kernel}'; choose one of {sorted(KERNELS)}")
     fn, support = KERNELS[kernel]
+    phase = (ratio - 1) / 2.0 if phase is None else float(phase)
     n_fine = ratio * n_coarse
-    pos = (np.arange(n_fine) + 0.5) / ratio - 0.5  # fine pixel centres in coarse coordinates
+    pos = (np.arange(n_fine) - phase) / ratio  # fine pixel centres in coarse coordinates
     taps = np.arange(-support + 1, support + 1)
     base = np.floor(pos).astype(int)
     idx = base[:, None] + taps[None, :]
@@ -68,19 +75,12 @@ def upsampling_matrix(n_coarse: int, ratio: int, kernel: str) -> np.ndarray:
     return mat / mat.sum(axis=1, keepdims=True)
 
 
-def upsample(image: np.ndarray, ratio: int, kernel: str = "bicubic") -> np.ndarray:
-    """Upsample ``(I, J, K)`` to ``(ratio*I, ratio*J, K)`` band by band (float32).
-
-    The separable operators are applied as sparse matrices (a few taps per row), so the cost is
-    linear in the number of output pixels.
-    """
-    n_rows, n_cols, n_bands = image.shape
-    rows = sparse.csr_matrix(upsampling_matrix(n_rows, ratio, kernel))
-    cols = sparse.csr_matrix(upsampling_matrix(n_cols, ratio, kernel))
-    tmp = rows @ image.astype(np.float64).reshape(n_rows, n_cols * n_bands)  # (dI, J*K)
-    tmp = tmp.reshape(-1, n_cols, n_bands).transpose(1, 0, 2).reshape(n_cols, -1)  # (J, dI*K)
-    out = (cols @ tmp).reshape(ratio * n_cols, ratio * n_rows, n_bands).transpose(1, 0, 2)
-    return np.ascontiguousarray(out, dtype=np.float32)
+def upsample(image: np.ndarray, ratio: int, kernel: str = "bicubic", phase: float | None = None) -> np.ndarray:
+    """Upsample ``(I, J, K)`` to ``(ratio*I, ratio*J, K)`` band by band (float32); see
+    :func:`upsampling_matrix` for ``phase``. Sparse operators: cost linear in output pixels."""
+    rows = sparse.csr_matrix(upsampling_matrix(image.shape[0], ratio, kernel, phase))
+    cols = sparse.csr_matrix(upsampling_matrix(image.shape[1], ratio, kernel, phase))
+    return apply_separable(image, rows, cols)
 
 
 def spectral_upsample(msi: np.ndarray, hsi: np.ndarray, srf: np.ndarray, rank: int | None = DEFAULT_SPECTRAL_RANK,
@@ -127,7 +127,7 @@ class InterpolationBaseline(FusionMethod):
     def run(self, pair: FusionPair) -> MethodOutput:
         times: dict[str, float] = {}
         with self.timed(times, "h_sri"):
-            h_sri = upsample(pair.hsi, pair.ratio, self.kernel)
+            h_sri = upsample(pair.hsi, pair.ratio, self.kernel, pair.meta.get("degradation", {}).get("phase"))
         with self.timed(times, "m_sri"):
             m_sri = spectral_upsample(pair.msi, pair.hsi, pair.srf, self.spectral_rank, self.noise_var)
         return MethodOutput(m_sri=m_sri, h_sri=h_sri, time_s=times)

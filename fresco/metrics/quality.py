@@ -68,6 +68,8 @@ SSIM_DATA_RANGE = 1.0
 SSIM_WIN_SIZE = 7
 #: The valid range estimates are clipped to before scoring.
 CLIP_RANGE = (0.0, 1.0)
+#: Rounding slack allowed on the ground truth's [0, 1] range.
+GT_RANGE_TOL = 1e-6
 #: The keys of :func:`quality_metrics`, in table order (paper-compatible first, then standard).
 QUALITY_KEYS = ("psnr", "ssim", "sam", "ergas", "psnr_peak1", "sam_rad", "ergas_rms", "rmse")
 
@@ -84,8 +86,9 @@ def validate_pair(est: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarr
         ``(est, gt)`` as float64 numpy arrays (no copy when already float64).
 
     Raises:
-        ValueError: when either is not 3-D, the shapes differ, an array is empty, or a value is
-            NaN/Inf. The message says which array and how to fix it.
+        ValueError: when either is not 3-D, the shapes differ, an array is empty, a value is
+            NaN/Inf, or the ground truth leaves [0, 1] (beyond rounding). The message says which
+            array and how to fix it.
     """
     arrays = []
     for name, arr in (("est", est), ("gt", gt)):
@@ -113,6 +116,13 @@ def validate_pair(est: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarr
                 f"{name} contains {n_bad} NaN or Inf values; fix the method's output (or the data "
                 "loader) before scoring, e.g. with np.nan_to_num"
             )
+    lo, hi = float(gt64.min()), float(gt64.max())
+    if lo < CLIP_RANGE[0] - GT_RANGE_TOL or hi > CLIP_RANGE[1] + GT_RANGE_TOL:
+        raise ValueError(
+            f"gt must hold values in [0, 1] (the metrics' peak, clipping and SSIM data range assume it); "
+            f"got range [{lo:.4g}, {hi:.4g}]. Normalise the cube first (the loaders' normalise='max' "
+            "divides by its maximum)"
+        )
     return est64, gt64
 
 

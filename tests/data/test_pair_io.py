@@ -117,3 +117,18 @@ def test_reexported_from_pair_module() -> None:
     from fresco.data.pair import load_pair_mat as via_pair
 
     assert via_pair is load_pair_mat
+
+
+def test_pair_rejects_unnormalised_truth_and_warns_on_raw_observations():
+    import warnings
+
+    rng = np.random.default_rng(0)
+    srf = np.full((2, 5), 0.2)
+    msi, hsi = rng.random((8, 8, 2)).astype(np.float32), rng.random((2, 2, 5)).astype(np.float32)
+    with pytest.raises(ValueError, match="sri_h"):
+        FusionPair(msi=msi, hsi=hsi, srf=srf, ratio=4, sri_h=np.full((8, 8, 5), 900.0, np.float32))
+    with pytest.warns(UserWarning, match="normalised"):
+        FusionPair(msi=msi * 1000, hsi=hsi, srf=srf, ratio=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        FusionPair(msi=msi, hsi=hsi, srf=srf, ratio=4)

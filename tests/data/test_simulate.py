@@ -172,7 +172,7 @@ def test_meta_keys(level_pairs: dict[str, FusionPair]) -> None:
     assert meta["transform"]["angle_deg"] == 30.0
     assert meta["transform"]["shift_px"] == [0.0, 20.0]
     assert meta["degradation"] == {"kind": "gaussian", "ratio": 4, "sigma": default_sigma(4),
-                                   "kernel_size": 10}
+                                   "kernel_size": 10, "phase": 1.5}
     assert meta["srf_band_names"] == ["blue", "green", "red", "nir", "swir1", "swir2"]
     assert "transform" not in level_pairs["moderate"].without_truth().meta
 

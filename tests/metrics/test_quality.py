@@ -318,3 +318,9 @@ def test_callers_array_is_never_modified(pair) -> None:
     quality_metrics(wild, gt, 4)
     per_pixel_error(wild, gt)
     np.testing.assert_array_equal(wild, before)
+
+
+def test_ground_truth_outside_unit_range_is_rejected():
+    raw = np.full((8, 8, 2), 900.0)
+    with pytest.raises(ValueError, match=r"gt must hold values in \[0, 1\]"):
+        quality_metrics(raw / 1000.0, raw, 4)
