@@ -13,19 +13,6 @@ from fresco.metrics.quality import pixel_rmse
 
 #: Percentiles of the contrast stretch applied to each composite channel.
 STRETCH_PERCENTILES = (2.0, 98.0)
-#: Display wavelengths (nm) used when a pair names no display bands.
-DEFAULT_RGB_NM = (640.0, 550.0, 460.0)
-
-
-def display_bands(pair: FusionPair) -> tuple[int, int, int]:
-    """The pair's display bands, else the bands nearest red/green/blue, else spread over the range."""
-    if pair.rgb_bands is not None:
-        return pair.rgb_bands
-    k = pair.hsi.shape[2]
-    if pair.wavelengths is not None:
-        wl = np.asarray(pair.wavelengths)
-        return tuple(int(np.argmin(np.abs(wl - nm))) for nm in DEFAULT_RGB_NM)  # type: ignore[return-value]
-    return (int(0.75 * (k - 1)), int(0.5 * (k - 1)), int(0.25 * (k - 1)))
 
 
 def msi_display_bands(pair: FusionPair, rgb: tuple[int, int, int]) -> list[int]:
@@ -50,7 +37,7 @@ def run_figure(pair: FusionPair, m_sri: np.ndarray | None, h_sri: np.ndarray | N
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rgb = list(display_bands(pair))
+    rgb = list(pair.display_bands())
     rows = [
         ("M-SRI", pair.msi[..., msi_display_bands(pair, tuple(rgb))], pair.sri_m, m_sri, "MSI"),
         ("H-SRI", np.repeat(np.repeat(pair.hsi, pair.ratio, 0), pair.ratio, 1)[..., rgb], pair.sri_h,

@@ -85,7 +85,7 @@ def score_output(pair: FusionPair, output: MethodOutput, perceptual: Any) -> dic
             log.info("%s not scored: %s", key, reason)
             groups[key] = dict.fromkeys(SCORE_KEYS, None)
             continue
-        groups[key] = score(est, gt, pair.ratio, rgb_bands=pair.rgb_bands, perceptual=perceptual)
+        groups[key] = score(est, gt, pair.ratio, rgb_bands=pair.display_bands(), perceptual=perceptual)
     return results.flatten_metrics(groups)
 
 

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+#: Display wavelengths (nm, red/green/blue) used when a pair names no display bands.
+DEFAULT_RGB_NM = (640.0, 550.0, 460.0)
 #: Rounding slack on the ground truths' [0, 1] range.
 RANGE_TOL = 1e-6
 #: Observations may leave [0, 1] a little (noise, real reflectance > 1); beyond this they look raw.
@@ -126,20 +128,18 @@ class FusionPair:
 
         return load_pair(path, ratio=ratio)
 
+    def display_bands(self) -> tuple[int, int, int]:
+        """Three HSI bands to show as red, green, blue: ``rgb_bands`` when set, else the bands nearest
+        :data:`DEFAULT_RGB_NM` when wavelengths are known, else three spread over the band range."""
+        if self.rgb_bands is not None:
+            return self.rgb_bands
+        if self.wavelengths is not None:
+            wl = np.asarray(self.wavelengths, dtype=np.float64)
+            return tuple(int(np.argmin(np.abs(wl - nm))) for nm in DEFAULT_RGB_NM)  # type: ignore[return-value]
+        k = self.hsi.shape[2]
+        return (int(0.75 * (k - 1)), int(0.5 * (k - 1)), int(0.25 * (k - 1)))
+
     def without_truth(self) -> FusionPair:
         """The observed part only: what a method is allowed to see (no ground truth, no masks)."""
         return dataclasses.replace(self, sri_m=None, sri_h=None, mask_m=None, mask_h=None,
                                    meta={k: v for k, v in self.meta.items() if k != "transform"})
-
-
-_IO_NAMES = ("save_pair", "load_pair", "save_pair_mat", "load_pair_mat", "save_pair_npz", "load_pair_npz")
-
-
-def __getattr__(name: str) -> Any:
-    # The IO functions live in fresco.data.io (which imports FusionPair from here); re-export them
-    # lazily so `from fresco.data.pair import save_pair_mat` works without a circular import.
-    if name in _IO_NAMES:
-        from fresco.data import io
-
-        return getattr(io, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

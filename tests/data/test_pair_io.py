@@ -113,10 +113,21 @@ def test_overwrite_is_atomic_replace(pair: FusionPair, tmp_path: Path) -> None:
     assert loaded.sri_m is None and loaded.mask_h is None
 
 
-def test_reexported_from_pair_module() -> None:
-    from fresco.data.pair import load_pair_mat as via_pair
+def test_pair_save_and_load_methods_pick_the_format_by_suffix(pair: FusionPair, tmp_path: Path) -> None:
+    for name in ("p.mat", "p.npz"):
+        pair.save(tmp_path / name)
+        loaded = FusionPair.load(tmp_path / name)
+        np.testing.assert_array_equal(loaded.sri_h, pair.sri_h)
 
-    assert via_pair is load_pair_mat
+
+def test_display_bands_fall_back_to_wavelengths_then_spread() -> None:
+    rng = np.random.default_rng(0)
+    base = dict(msi=rng.random((8, 8, 2)).astype(np.float32), hsi=rng.random((2, 2, 5)).astype(np.float32),
+                srf=np.full((2, 5), 0.2), ratio=4)
+    assert FusionPair(**base, rgb_bands=(4, 2, 0)).display_bands() == (4, 2, 0)
+    wl = np.array([450.0, 500.0, 550.0, 600.0, 650.0])
+    assert FusionPair(**base, wavelengths=wl).display_bands() == (4, 2, 0)
+    assert FusionPair(**base).display_bands() == (3, 2, 1)
 
 
 def test_pair_rejects_unnormalised_truth_and_warns_on_raw_observations():
