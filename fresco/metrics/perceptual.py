@@ -197,6 +197,10 @@ def _pair_display_bands(
     return est_rgb, _display_bands(gt, rgb_bands, "gt")
 
 
+#: Fewest distinct crop positions for which FID statistics are reported (10 x 10 offsets).
+DEFAULT_FID_MIN_POSITIONS = 100
+
+
 def _random_crop_corners(
     rng: np.random.Generator, rows: int, cols: int, n_crops: int, crop_size: int
 ) -> np.ndarray:
@@ -308,6 +312,7 @@ class PerceptualMetrics:
         seed: int = 0,
         fid_transform_input: bool = True,
         enabled: bool = True,
+        fid_min_positions: int = DEFAULT_FID_MIN_POSITIONS,
     ) -> None:
         for name, value, minimum in (
             ("fid_crops", fid_crops, 2),
@@ -325,6 +330,7 @@ class PerceptualMetrics:
         self.fid_batch_size = int(fid_batch_size)
         self.seed = int(seed)
         self.fid_transform_input = bool(fid_transform_input)
+        self.fid_min_positions = int(fid_min_positions)
         self.enabled = bool(enabled)
         #: Why the last ``lpips`` / ``fid`` call returned ``None`` (``None`` when it returned a value).
         self.last_reasons: dict[str, str | None] = {"lpips": None, "fid": None}
@@ -463,6 +469,16 @@ class PerceptualMetrics:
                 "fid",
                 f"fid skipped: image {rows}x{cols} is smaller than the {size}x{size} crop size "
                 "(lower fid_crop_size, at least 75 for Inception-v3)",
+            )
+            return None
+        positions = (rows - size + 1) * (cols - size + 1)
+        if positions < self.fid_min_positions:
+            # Few distinct crops make the crop "distribution" degenerate (one position: zero
+            # covariance, so the value is only a distance of mean features): not FID, so not reported.
+            self._unavailable(
+                "fid",
+                f"fid skipped: a {rows}x{cols} image has only {positions} distinct {size}x{size} crop "
+                f"positions (< fid_min_positions={self.fid_min_positions}); FID needs larger images",
             )
             return None
         from fresco.progress import track

@@ -144,6 +144,16 @@ def test_fid_pipeline_identical_is_zero_and_different_is_positive(images) -> Non
     assert metrics._fid_with(_RecordingExtractor(), est, gt, RGB) > 0.01
 
 
+def test_fid_is_not_reported_when_crops_barely_move(images) -> None:
+    """A 24x20 image with 16-pixel crops has 9*5 = 45 distinct positions: below the minimum of 100
+    the crop statistics are degenerate, so the value is None with the reason, not a number."""
+    est, gt = images
+    metrics = _small_fid(fid_crop_size=16)
+    assert metrics._fid_with(_RecordingExtractor(), est, gt, RGB) is None
+    assert "45 distinct" in metrics.last_reasons["fid"]
+    assert _small_fid(fid_crop_size=16, fid_min_positions=45)._fid_with(_RecordingExtractor(), est, gt, RGB) > 0
+
+
 def test_fid_pipeline_crops_batches_and_normalisation(images) -> None:
     est, gt = images
     extractor = _RecordingExtractor()
