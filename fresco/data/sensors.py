@@ -175,7 +175,7 @@ def _resolve_curve_sensor(sensor: str) -> tuple[str, str]:
 
 
 def curve_srf(wavelengths: Any, sensor: str = "Sentinel-2A", bands: Sequence[str] | None = None,
-              fwhm: float | Sequence[float] | None = None, no_thermal: bool = True,
+              fwhm: float | Sequence[float] | str | None = "auto", no_thermal: bool = True,
               no_pan: bool = True) -> SpectralResponse:
     """SRF from published response curves (``pyrsr``) at the HSI band centres.
 
@@ -183,15 +183,17 @@ def curve_srf(wavelengths: Any, sensor: str = "Sentinel-2A", bands: Sequence[str
         wavelengths: ``(K_H,)`` HSI band centres in nm.
         sensor: a key of :data:`CURVE_SENSORS` or ``"<satellite>/<sensor>"`` as pyrsr names them.
         bands: MSI band names to keep (pyrsr names, e.g. ``["2", "3", "4", "8"]``); default all.
-        fwhm: ``None``: sample each curve at the HSI band centres (HSI bands as deltas). A number or
-            ``(K_H,)`` array (nm): integrate each curve against a Gaussian HSI band of that FWHM,
-            which matters when MSI bands are narrow compared with the HSI band spacing.
+        fwhm: how each HSI band is shaped when the curve is integrated over it. ``"auto"`` (default):
+            Gaussian bands whose FWHM is the median HSI band spacing (contiguous spectrometers such as
+            AVIRIS, Hyperion and ROSIS have FWHM close to their spacing). A number or ``(K_H,)`` array
+            (nm): Gaussian bands of that FWHM. ``None``: sample each curve at the HSI band centres
+            (bands as deltas), which under-weights MSI bands narrower than the HSI spacing.
         no_thermal, no_pan: skip thermal / panchromatic bands (Landsat).
 
     Returns:
         SpectralResponse; rows normalised to sum 1. Bands whose centre is outside the HSI range, or
-        whose peak-normalised response is below :data:`RESPONSE_FLOOR` at every HSI band, are
-        dropped with a ``UserWarning`` naming them.
+        whose peak-normalised curve is below :data:`RESPONSE_FLOOR` at every HSI band centre (the
+        same rule whatever ``fwhm``), are dropped with a ``UserWarning`` naming them.
     """
     from pyrsr import RelativeSpectralResponse
 
@@ -211,6 +213,11 @@ def curve_srf(wavelengths: Any, sensor: str = "Sentinel-2A", bands: Sequence[str
         raise ValueError(f"{sensor}: unknown band(s) {unknown}; available: {available}")
     centres_all = dict(zip(available, np.asarray(rsr.wvl, dtype=np.float64), strict=True))
 
+    if isinstance(fwhm, str):
+        if fwhm != "auto":
+            raise ValueError(f"fwhm must be 'auto', a number of nm, a (K_H,) array or None; got {fwhm!r}")
+        spacing = np.diff(np.sort(wl))
+        fwhm = float(np.median(spacing[spacing > 0])) if np.any(spacing > 0) else None
     if fwhm is not None:
         fw = np.broadcast_to(np.asarray(fwhm, dtype=np.float64), wl.shape)
         if np.any(fw <= 0):
@@ -231,14 +238,12 @@ def curve_srf(wavelengths: Any, sensor: str = "Sentinel-2A", bands: Sequence[str
         if not lo <= centre <= hi:
             dropped.append((band, f"centre {centre:.0f} nm outside the HSI range"))
             continue
-        if fwhm is None:
-            row = np.interp(wl, grid, curve, left=0.0, right=0.0)
-        else:
-            row = shapes @ curve
-        if row.max() < RESPONSE_FLOOR:
+        sampled = np.interp(wl, grid, curve, left=0.0, right=0.0)
+        if sampled.max() < RESPONSE_FLOOR:
             dropped.append((band, f"centre {centre:.0f} nm falls between HSI bands (peak response "
-                                  f"{row.max():.3f} < {RESPONSE_FLOOR})"))
+                                  f"{sampled.max():.3f} < {RESPONSE_FLOOR})"))
             continue
+        row = sampled if fwhm is None else shapes @ curve
         rows.append(row / row.sum())
         kept.append(band)
         centres.append(centre)

@@ -84,6 +84,23 @@ def test_sentinel2a_gaussian_bands(ip_wl: np.ndarray) -> None:
     np.testing.assert_allclose(_centroids(srf, ip_wl), srf.centres_nm, atol=15.0)
 
 
+def test_curves_are_integrated_over_hsi_bands_by_default(ip_wl: np.ndarray) -> None:
+    """Default fwhm='auto' integrates each curve over Gaussian HSI bands (FWHM = median spacing,
+    about 10 nm here); point sampling (fwhm=None) keeps fewer HSI bands per narrow MSI band. Both
+    modes drop the same bands."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        integrated = curve_srf(ip_wl, "Sentinel-2A")
+        sampled = curve_srf(ip_wl, "Sentinel-2A", fwhm=None)
+        explicit = curve_srf(ip_wl, "Sentinel-2A", fwhm=float(np.median(np.diff(np.sort(ip_wl)))))
+    assert integrated.dropped == sampled.dropped == ["10"]
+    np.testing.assert_allclose(integrated.matrix, explicit.matrix)
+    narrow = integrated.band_names.index("4")
+    assert (integrated.matrix[narrow] > 1e-3).sum() > (sampled.matrix[narrow] > 1e-3).sum()
+    with pytest.raises(ValueError, match="fwhm must be 'auto'"):
+        curve_srf(ip_wl, "Sentinel-2A", fwhm="wide")
+
+
 def test_sentinel2a_on_pavia_drops_beyond_range() -> None:
     with pytest.warns(UserWarning, match="outside the HSI range"):
         srf = make_srf("sentinel2a", pavia_wavelengths())
