@@ -104,7 +104,7 @@ def _infer_ratio(hsi: np.ndarray, msi: np.ndarray, sri_h: np.ndarray | None, pat
                              f"{hsi.shape[:2]} on both axes; fix the file or pass ratio=")
     raise ValueError(f"{path}: cannot infer the spatial ratio (no 'ratio' or 'SRI_H', and MSI "
                      f"{msi.shape[:2]} / HSI {hsi.shape[:2]} is not one integer); pass ratio= "
-                     "(config `dataset.loader.ratio`)")
+                     "(config `dataset.ratio`)")
 
 
 # ----------------------------------------------------------------------------- .mat
@@ -139,7 +139,7 @@ def load_pair_mat(path: str | Path, ratio: int | None = None) -> FusionPair:
 
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"pair file {p} not found; check the path (config `dataset.loader.path`)")
+        raise FileNotFoundError(f"pair file {p} not found; check the path (config `dataset.pair_file`)")
     try:
         raw = scipy.io.loadmat(str(p))
     except NotImplementedError as err:
@@ -195,7 +195,7 @@ def load_pair_npz(path: str | Path) -> FusionPair:
     """Read a pair written by :func:`save_pair_npz`."""
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"pair file {p} not found; check the path (config `dataset.loader.path`)")
+        raise FileNotFoundError(f"pair file {p} not found; check the path (config `dataset.pair_file`)")
     with np.load(p, allow_pickle=False) as npz:
         data = {k: npz[k] for k in npz.files}
     missing = [k for k in NPZ_REQUIRED if k not in data]
