@@ -29,8 +29,9 @@ DEFAULT_TABLE_METRICS = (
     "h_sri.psnr", "h_sri.ssim", "h_sri.sam", "h_sri.ergas", "h_sri.lpips", "h_sri.fid",
     "time_s.total",
 )
-#: Parameters never used to group runs: repeats of one setting differ only in these.
-REPEAT_KEYS = ("seed",)
+#: Parameters never used to group runs: repeats of one setting differ only in the seed, and
+#: the others do not change results.
+REPEAT_KEYS = ("seed", "resume", "logger")
 
 
 def find_runs(root: Path) -> list[Path]:
@@ -45,15 +46,22 @@ def _natural_key(path: Path) -> list[Any]:
 
 
 def read_run(run_dir: Path) -> dict[str, Any]:
-    """One row: ``param.<key>`` for each Hydra override, status/error, and every metric."""
+    """One row: ``param.<key>`` for each config-group choice and Hydra override, status/error, and
+    every metric."""
     row: dict[str, Any] = {"run_dir": str(run_dir)}
     overrides = run_dir / ".hydra" / "overrides.yaml"
     if overrides.is_file():
         for item in yaml.safe_load(overrides.read_text()) or []:
             key, _, value = str(item).partition("=")
             key = key.lstrip("+~")
-            if key not in ("experiment",) and not key.startswith(("hydra", "paths")):
+            if not key.startswith(("hydra", "paths")):
                 row[f"param.{key}"] = value
+    hydra_file = run_dir / ".hydra" / "hydra.yaml"
+    if hydra_file.is_file():  # the group choices, defaults included (an override shows up here too)
+        choices = (yaml.safe_load(hydra_file.read_text()) or {}).get("hydra", {}).get("runtime", {})
+        for group, choice in (choices.get("choices") or {}).items():
+            if not group.startswith("hydra/"):
+                row.setdefault(f"param.{group}", str(choice))
     status = results.read_json(run_dir / results.RUN_FILE) if (run_dir / results.RUN_FILE).is_file() else {}
     row["status"] = status.get("status", "completed" if (run_dir / results.METRICS_FILE).is_file() else "unknown")
     row["error"] = status.get("error")
@@ -64,6 +72,20 @@ def read_run(run_dir: Path) -> dict[str, Any]:
         for key, value in results.read_json(run_dir / results.METRICS_FILE).items():
             row[key] = np.nan if value is None else float(value)
     return row
+
+
+def fill_defaults(runs: pd.DataFrame) -> pd.DataFrame:
+    """A run that did not override a swept key took its default: read it from its config.yaml."""
+    for col in [c for c in runs.columns if c.startswith("param.")]:
+        for idx in runs.index[runs[col].isna()]:
+            config = Path(runs.at[idx, "run_dir"]) / results.CONFIG_FILE
+            if config.is_file():
+                value: Any = yaml.safe_load(config.read_text())
+                for part in col[6:].split("."):
+                    value = value.get(part) if isinstance(value, dict) else None
+                if value is not None and not isinstance(value, dict | list):
+                    runs.at[idx, col] = str(value)
+    return runs
 
 
 def group_keys(runs: pd.DataFrame) -> list[str]:
@@ -155,7 +177,7 @@ def report(root: str | Path, out: str | Path | None = None, metrics: list[str] |
     if not run_dirs:
         raise FileNotFoundError(f"no runs under {root}: a run directory holds run.json / metrics.json")
     out = Path(out) if out is not None else root / "report"
-    runs = pd.DataFrame([read_run(d) for d in run_dirs])
+    runs = fill_defaults(pd.DataFrame([read_run(d) for d in run_dirs]))
     keys = group_keys(runs)
     summary = summarise(runs, keys)
     _csv(runs, out / "runs.csv")

@@ -15,8 +15,8 @@ from fresco import results
 SMOKE = ["experiment=smoke", "logger=none"]
 
 
-def fresco(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "WANDB_MODE": "disabled", "FRESCO_PROGRESS": "0", "HYDRA_FULL_ERROR": "1"}
+def fresco(*args: str, cwd: Path, wandb_mode: str = "disabled") -> subprocess.CompletedProcess:
+    env = {**os.environ, "WANDB_MODE": wandb_mode, "FRESCO_PROGRESS": "0", "HYDRA_FULL_ERROR": "1"}
     return subprocess.run([sys.executable, "-m", "fresco", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=600)
 
@@ -60,4 +60,28 @@ def test_report_on_a_missing_dir_is_a_clear_error(tmp_path):
 @pytest.mark.parametrize("argv", [["--help"]])
 def test_help_lists_config_groups(tmp_path, argv):
     proc = fresco(*argv, cwd=tmp_path)
-    assert proc.returncode == 0 and "misalignment" in proc.stdout and "method" in proc.stdout
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "misalignment: mild, moderate, none, severe" in proc.stdout
+    assert "method: bicubic, lanczos" in proc.stdout
+
+
+def test_report_groups_runs_that_kept_a_default_under_its_value(tmp_path):
+    """Two separate runs, one with the default misalignment (mild) and one overriding it."""
+    for extra in ([], ["misalignment=severe"], ["degradation.ratio=2"]):
+        proc = fresco(*SMOKE, *extra, f"paths.output_root={tmp_path}", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    rep = fresco("report", str(tmp_path / "runs"), "--no-figures", cwd=tmp_path)
+    assert rep.returncode == 0, rep.stderr[-3000:]
+    summary = pd.read_csv(tmp_path / "runs" / "report" / "summary.csv")
+    pairs = {(str(r["param.misalignment"]), str(r["param.degradation.ratio"])) for _, r in summary.iterrows()}
+    assert pairs == {("mild", "4"), ("severe", "4"), ("mild", "2")}
+
+
+def test_wandb_logger_writes_an_offline_run(tmp_path):
+    """logger=wandb needs no account or network: it writes an offline run into the run directory."""
+    proc = fresco("experiment=smoke", "logger=wandb", f"paths.output_root={tmp_path}", cwd=tmp_path,
+                  wandb_mode="offline")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (run_file,) = tmp_path.rglob("offline-run-*/run-*.wandb")
+    assert run_file.stat().st_size > 0
+    assert list(tmp_path.rglob("logs/metrics.csv"))  # the CSV logger comes along

@@ -63,7 +63,7 @@ def test_failure_is_recorded_in_run_json(compose_cfg, tmp_path):
     assert not (tmp_path / "run" / results.METRICS_FILE).exists()
 
 
-def test_wandb_logger_composes_offline(compose_cfg, monkeypatch):
+def test_wandb_logger_config_is_offline_and_runs_when_disabled(compose_cfg, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "disabled")
     cfg = compose_cfg("experiment=smoke", "logger=wandb", "save.pair=false", "save.figure=false")
     assert cfg.logger.wandb.offline is True
