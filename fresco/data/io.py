@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from fresco.data.pair import FusionPair
+from fresco.data.scenes import describe_variables
 from fresco.fileio import atomic_write
 
 __all__ = [
@@ -68,10 +69,6 @@ def meta_to_json(meta: dict[str, Any]) -> str:
 
 def meta_from_json(text: str) -> dict[str, Any]:
     return json.loads(text) if text else {}
-
-
-def _describe(keys: dict[str, Any]) -> str:
-    return ", ".join(f"'{k}' {tuple(np.shape(v))}" for k, v in keys.items()) or "(nothing)"
 
 
 def _as_image(arr: np.ndarray, key: str, path: Path) -> np.ndarray:
@@ -153,7 +150,7 @@ def load_pair_mat(path: str | Path, ratio: int | None = None) -> FusionPair:
     missing = [k for k in MAT_REQUIRED if k not in data]
     if missing:
         raise ValueError(
-            f"{p}: missing required key(s) {missing}; the file holds {_describe(data)}. A pair file needs "
+            f"{p}: missing required key(s) {missing}; the file holds {describe_variables(data)}. A pair file needs "
             "MSI (I_M,J_M,K_M), HSI (I_H,J_H,K_H) and Q (K_M,K_H) (the SRF; 'P' or 'R' are accepted too)"
         )
     msi, hsi = _as_image(data["MSI"], "MSI", p), _as_image(data["HSI"], "HSI", p)
@@ -200,7 +197,7 @@ def load_pair_npz(path: str | Path) -> FusionPair:
         data = {k: npz[k] for k in npz.files}
     missing = [k for k in NPZ_REQUIRED if k not in data]
     if missing:
-        raise ValueError(f"{p}: missing required key(s) {missing}; the file holds {_describe(data)}. "
+        raise ValueError(f"{p}: missing required key(s) {missing}; the file holds {describe_variables(data)}. "
                          "Write pairs with fresco.data.io.save_pair_npz")
     opt = {k: data.get(k) for k in ("wavelengths", "sri_m", "sri_h", "mask_m", "mask_h")}
     rgb = tuple(int(b) for b in data["rgb_bands"]) if "rgb_bands" in data else None

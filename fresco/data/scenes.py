@@ -277,8 +277,9 @@ def _mat_variables(path: Path) -> dict[str, np.ndarray]:
     return {k: v for k, v in data.items() if not k.startswith("__") and isinstance(v, np.ndarray)}
 
 
-def _describe(variables: dict[str, np.ndarray]) -> str:
-    return ", ".join(f"'{k}' {tuple(v.shape)}" for k, v in variables.items()) or "(none)"
+def describe_variables(variables: dict[str, Any]) -> str:
+    """``"'HSI' (72, 72, 128), 'MSI' (72, 72, 9)"``: what a file holds, for error messages."""
+    return ", ".join(f"'{k}' {tuple(np.shape(v))}" for k, v in variables.items()) or "(nothing)"
 
 
 def _pick_variable(variables: dict[str, np.ndarray], key: str | Sequence[str] | None, path: Path
@@ -291,14 +292,14 @@ def _pick_variable(variables: dict[str, np.ndarray], key: str | Sequence[str] | 
                 return k, variables[k]
         raise ValueError(
             f"{path}: no variable named {' or '.join(repr(k) for k in candidates)}; the file holds "
-            f"{_describe(variables)}. Set `key=` (config `dataset.loader.key`) to one of these"
+            f"{describe_variables(variables)}. Set `key=` (config `dataset.loader.key`) to one of these"
         )
     cubes = {k: v for k, v in variables.items() if v.ndim == 3}
     if len(cubes) == 1:
         return next(iter(cubes.items()))
     raise ValueError(
         f"{path}: cannot tell which variable is the cube ({len(cubes)} 3-D arrays); the file holds "
-        f"{_describe(variables)}. Pass `key=` (config `dataset.loader.key`)"
+        f"{describe_variables(variables)}. Pass `key=` (config `dataset.loader.key`)"
     )
 
 
