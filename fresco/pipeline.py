@@ -39,18 +39,32 @@ def instantiate_unwrapped(conf: Any, **kwargs: Any) -> Any:
 
 
 def build_pair(cfg: DictConfig) -> FusionPair:
-    """Load the scene named by ``cfg.dataset`` and simulate the unregistered pair from it,
-    or read a ready-made pair file when the dataset config names one (``dataset.pair_file``)."""
+    """The pair of one run, from ``cfg.dataset``:
+
+    * ``dataset.path`` (``dataset=pair_file``): read a ready-made pair (authors' ``.mat`` layout or a
+      fresco ``.npz``); the ratio comes from ``dataset.ratio``, the file, or the image shapes;
+    * a ``dataset.loader`` that returns a :class:`FusionPair` (``real_pair``, ``paris_hyperion_ali``):
+      that pair as it is;
+    * a ``dataset.loader`` that returns a scene: simulate the unregistered pair from it with the
+      ``srf``, ``degradation``, ``misalignment`` and ``noise`` groups.
+    """
     from fresco.data.simulate import simulate_pair
 
-    if "pair_file" in cfg.dataset:
+    if "loader" not in cfg.dataset:
         from fresco.data.io import load_pair
 
+        if "path" not in cfg.dataset or OmegaConf.is_missing(cfg.dataset, "path"):
+            raise ValueError(f"dataset={cfg.dataset.get('name')} needs the pair file: add "
+                             "dataset.path=/path/to/PAIR.mat (authors' layout: MSI, HSI, Q[, SRI_M, SRI_H]) or a .npz")
         log.info("reading the pair from %s (the srf, degradation, misalignment and noise groups do not apply)",
-                 cfg.dataset.pair_file)
-        return load_pair(cfg.dataset.pair_file, ratio=cfg.dataset.get("ratio"))
-    scene = instantiate_unwrapped(cfg.dataset.loader)
-    srf = instantiate_unwrapped(cfg.srf, wavelengths=scene.wavelengths)
+                 cfg.dataset.path)
+        return load_pair(cfg.dataset.path, ratio=cfg.dataset.get("ratio"))
+    loaded = instantiate_unwrapped(cfg.dataset.loader, _convert_="all")
+    if isinstance(loaded, FusionPair):
+        log.info("the dataset loader gave a ready pair (the srf and misalignment groups do not apply)")
+        return loaded
+    scene = loaded
+    srf = instantiate_unwrapped(cfg.srf, wavelengths=scene.wavelengths, _convert_="all")
     mis = OmegaConf.to_container(cfg.misalignment, resolve=True)
     mis.pop("name", None)
     deg = cfg.degradation

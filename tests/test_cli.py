@@ -66,7 +66,7 @@ def test_help_lists_config_groups(tmp_path, argv):
 
 
 def test_report_groups_runs_that_kept_a_default_under_its_value(tmp_path):
-    """Two separate runs, one with the default misalignment (mild) and one overriding it."""
+    """Two separate runs, one with the default misalignment (moderate) and one overriding it."""
     for extra in ([], ["misalignment=severe"], ["degradation.ratio=2"]):
         proc = fresco(*SMOKE, *extra, f"paths.output_root={tmp_path}", cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr[-3000:]
@@ -74,7 +74,7 @@ def test_report_groups_runs_that_kept_a_default_under_its_value(tmp_path):
     assert rep.returncode == 0, rep.stderr[-3000:]
     summary = pd.read_csv(tmp_path / "runs" / "report" / "summary.csv")
     pairs = {(str(r["param.misalignment"]), str(r["param.degradation.ratio"])) for _, r in summary.iterrows()}
-    assert pairs == {("mild", "4"), ("severe", "4"), ("mild", "2")}
+    assert pairs == {("moderate", "4"), ("severe", "4"), ("moderate", "2")}
 
 
 def test_wandb_logger_writes_an_offline_run(tmp_path):

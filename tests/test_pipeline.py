@@ -41,7 +41,7 @@ def test_other_ratios_work_with_the_default_footprints(compose_cfg, ratio):
                       "save.figure=false", "logger=none")
     metrics = run_experiment(cfg)
     est = results.load_estimates(cfg.paths.output_dir)
-    assert est["h_sri"].shape[0] == 80 // ratio * ratio
+    assert est["h_sri"].shape[0] == 96 // ratio * ratio
     assert metrics["h_sri.psnr"] > 15
 
 
@@ -98,7 +98,7 @@ def test_a_saved_pair_file_runs_without_simulation(compose_cfg, tmp_path):
     run_experiment(compose_cfg("experiment=smoke", "logger=none", output_dir=tmp_path / "first"))
     pair = load_pair(tmp_path / "first" / results.PAIR_FILE)
     save_pair_mat(pair, tmp_path / "pair.mat")
-    metrics = run_experiment(compose_cfg("dataset=pair_file", f"dataset.pair_file={tmp_path / 'pair.mat'}",
+    metrics = run_experiment(compose_cfg("dataset=pair_file", f"dataset.path={tmp_path / 'pair.mat'}",
                                          "metrics.perceptual.enabled=false", "logger=none",
                                          output_dir=tmp_path / "second"))
     first = results.read_json(tmp_path / "first" / results.METRICS_FILE)
@@ -111,7 +111,7 @@ def test_a_pair_without_truth_gives_null_metrics(compose_cfg, tmp_path):
 
     run_experiment(compose_cfg("experiment=smoke", "logger=none", output_dir=tmp_path / "first"))
     save_pair_npz(load_pair(tmp_path / "first" / results.PAIR_FILE).without_truth(), tmp_path / "real.npz")
-    metrics = run_experiment(compose_cfg("dataset=pair_file", f"dataset.pair_file={tmp_path / 'real.npz'}",
+    metrics = run_experiment(compose_cfg("dataset=pair_file", f"dataset.path={tmp_path / 'real.npz'}",
                                          "logger=none", output_dir=tmp_path / "second"))
     assert all(metrics[f"{p}.{m}"] is None for p in ("m_sri", "h_sri") for m in ("psnr", "ssim", "lpips", "fid"))
     assert set(results.load_estimates(tmp_path / "second")) == {"m_sri", "h_sri"}

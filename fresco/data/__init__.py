@@ -20,6 +20,7 @@ from fresco.data.io import (
     save_pair_npz,
 )
 from fresco.data.pair import FusionPair
+from fresco.data.real import hyperion_wavelengths, load_paris_hyperion_ali, load_real_pair
 from fresco.data.scenes import (
     Scene,
     load_cube,
@@ -27,6 +28,7 @@ from fresco.data.scenes import (
     load_pavia_university,
     load_terrain,
     normalise_cube,
+    read_wavelengths,
 )
 from fresco.data.sensors import (
     LANDSAT_BOX_EDGES,
@@ -34,8 +36,11 @@ from fresco.data.sensors import (
     SpectralResponse,
     box_srf,
     curve_srf,
+    ikonos_srf,
     make_srf,
     matrix_srf,
+    read_srf_matrix,
+    table_srf,
 )
 from fresco.data.simulate import (
     MISALIGNMENT_LEVELS,
@@ -44,6 +49,7 @@ from fresco.data.simulate import (
     degradation_matrix,
     degrade,
     misalignment,
+    scene_thumbnail,
     simulate_pair,
 )
 from fresco.data.synthetic import synthetic_scene
@@ -61,20 +67,28 @@ __all__ = [
     "curve_srf",
     "degradation_matrix",
     "degrade",
+    "hyperion_wavelengths",
+    "ikonos_srf",
     "load_cube",
     "load_indian_pines",
     "load_pair",
     "load_pair_mat",
     "load_pair_npz",
+    "load_paris_hyperion_ali",
     "load_pavia_university",
+    "load_real_pair",
     "load_terrain",
     "make_srf",
     "matrix_srf",
     "misalignment",
     "normalise_cube",
+    "read_srf_matrix",
+    "read_wavelengths",
     "save_pair",
     "save_pair_mat",
     "save_pair_npz",
+    "scene_thumbnail",
     "simulate_pair",
     "synthetic_scene",
+    "table_srf",
 ]

@@ -136,7 +136,7 @@ def load_pair_mat(path: str | Path, ratio: int | None = None) -> FusionPair:
 
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"pair file {p} not found; check the path (config `dataset.pair_file`)")
+        raise FileNotFoundError(f"pair file {p} not found; check the path (config `dataset.path`)")
     try:
         raw = scipy.io.loadmat(str(p))
     except NotImplementedError as err:
@@ -192,7 +192,7 @@ def load_pair_npz(path: str | Path) -> FusionPair:
     """Read a pair written by :func:`save_pair_npz`."""
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"pair file {p} not found; check the path (config `dataset.pair_file`)")
+        raise FileNotFoundError(f"pair file {p} not found; check the path (config `dataset.path`)")
     with np.load(p, allow_pickle=False) as npz:
         data = {k: npz[k] for k in npz.files}
     missing = [k for k in NPZ_REQUIRED if k not in data]

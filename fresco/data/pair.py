@@ -26,6 +26,9 @@ DEFAULT_RGB_NM = (640.0, 550.0, 460.0)
 RANGE_TOL = 1e-6
 #: Observations may leave [0, 1] a little (noise, real reflectance > 1); beyond this they look raw.
 UNNORMALISED_MARGIN = 0.5
+#: ``meta`` entries that reveal the ground truth (the true motion, a picture of the scene): dropped by
+#: :meth:`FusionPair.without_truth` so a method never sees them.
+TRUTH_META_KEYS = ("transform", "scene_thumbnail")
 
 
 @dataclass
@@ -142,4 +145,4 @@ class FusionPair:
     def without_truth(self) -> FusionPair:
         """The observed part only: what a method is allowed to see (no ground truth, no masks)."""
         return dataclasses.replace(self, sri_m=None, sri_h=None, mask_m=None, mask_h=None,
-                                   meta={k: v for k, v in self.meta.items() if k != "transform"})
+                                   meta={k: v for k, v in self.meta.items() if k not in TRUTH_META_KEYS})

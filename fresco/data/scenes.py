@@ -40,6 +40,8 @@ __all__ = [
     "load_terrain",
     "normalise_cube",
     "pavia_wavelengths",
+    "read_wavelengths",
+    "to_hwk",
 ]
 
 # ----------------------------------------------------------------------------- constants
@@ -333,8 +335,63 @@ def _envi_wavelengths(metadata: dict[str, Any]) -> np.ndarray | None:
     return wl
 
 
+def _read_geotiff(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
+    """A (Geo)TIFF raster with ``tifffile``: ``(rows, cols, bands)`` and its pixel size / nodata when tagged."""
+    import tifffile
+
+    with tifffile.TiffFile(str(path)) as tif:
+        series = tif.series[0]
+        arr = series.asarray()
+        axes = series.axes
+        tags = tif.pages[0].tags
+        scale = tags.get("ModelPixelScaleTag")
+        nodata = tags.get("GDAL_NODATA")
+        scale = None if scale is None else tuple(scale.value)
+        nodata = None if nodata is None else nodata.value
+    info: dict[str, Any] = {"tiff_axes": axes}
+    if scale is not None:
+        info["pixel_size"] = [float(scale[1]), float(scale[0])]  # (row, col) ground units
+    if nodata is not None:
+        try:
+            info["nodata"] = float(str(nodata).strip().strip("\x00"))
+        except ValueError:
+            pass
+    if arr.ndim == 3 and "Y" in axes and "X" in axes:
+        band_axis = next(i for i, a in enumerate(axes) if a not in "YX")
+        arr = np.moveaxis(arr, band_axis, 2)
+    return arr, info
+
+
+def _envi_pixel_size(metadata: dict[str, Any]) -> list[float] | None:
+    """(row, col) pixel size from an ENVI ``map info`` (fields 6 and 5: x size, y size), else ``None``."""
+    info = metadata.get("map info")
+    if not info or len(info) < 7:
+        return None
+    try:
+        return [float(info[6]), float(info[5])]
+    except (TypeError, ValueError):
+        return None
+
+
+#: Axis letters of ``axes=``: rows (H), cols (W), bands (K). "HWK" is the layout every loader returns.
+AXES = "HWK"
+
+
+def to_hwk(raw: np.ndarray, axes: str, what: str) -> np.ndarray:
+    """Reorder a 3-D array whose axes are named by ``axes`` (a permutation of ``"HWK"``: rows, cols, bands;
+    e.g. ``"KHW"`` for band-first GDAL / PyTorch layouts) to ``(rows, cols, bands)``."""
+    order = str(axes).upper().replace("C", "K")
+    if sorted(order) != sorted(AXES):
+        raise ValueError(f"{what}: axes={axes!r} must be a permutation of 'HWK' (H rows, W cols, K bands), "
+                         "e.g. 'KHW' for a bands-first array")
+    if raw.ndim != 3:
+        return raw  # the rank check reports it
+    return np.transpose(raw, [order.index(a) for a in AXES])
+
+
 def _read_array(path: Path, key: str | Sequence[str] | None) -> tuple[np.ndarray, dict[str, Any]]:
-    """Raw cube and provenance from a .mat / .npy / .npz / ENVI file."""
+    """Raw cube and provenance from a .mat / .npy / .npz / ENVI / GeoTIFF file (as stored: no axis reorder
+    except for ENVI and TIFF, whose band axis is known from the file)."""
     suffix = path.suffix.lower()
     info: dict[str, Any] = {"path": str(path)}
     if suffix == ".mat":
@@ -349,8 +406,15 @@ def _read_array(path: Path, key: str | Sequence[str] | None) -> tuple[np.ndarray
     elif suffix in (".hdr", ".img", ".dat", ".raw", ".bsq", ".bil", ".bip"):
         arr, metadata = _read_envi(path)
         info["envi_wavelengths"] = _envi_wavelengths(metadata)
+        pixel = _envi_pixel_size(metadata)
+        if pixel is not None:
+            info["pixel_size"] = pixel
+    elif suffix in (".tif", ".tiff"):
+        arr, tiff_info = _read_geotiff(path)
+        info.update(tiff_info)
     else:
-        raise ValueError(f"{path}: unsupported file type '{suffix}'; use .mat, .npy, .npz or ENVI .hdr/.img")
+        raise ValueError(f"{path}: unsupported file type '{suffix}'; use .mat, .npy, .npz, ENVI .hdr/.img or "
+                         "GeoTIFF .tif")
     return np.asarray(arr), info
 
 
@@ -361,6 +425,31 @@ def _finish(raw: np.ndarray, wavelengths: Any, name: str, normalise: str,
     cube, norm = normalise_cube(raw, normalise, name)
     meta = {**meta, "normalisation": norm}
     return Scene(cube=cube, wavelengths=wl, name=name, rgb_bands=rgb_bands, meta=meta)
+
+
+def read_wavelengths(path: str | Path, key: str | None = None) -> np.ndarray:
+    """Band centres (nm) from a file: a text/CSV list (first column), ``.npy``, or ``.mat`` (variable ``key``,
+    else ``wavelengths`` / ``wavelength`` / ``wl``, else the only variable). Values below 100 are taken as
+    micrometres and converted to nm."""
+    p = Path(path)
+    if not p.is_file():
+        raise _not_found(f"wavelength file {p.name}", [p], "give a text/CSV/.npy/.mat file with one band centre "
+                         "(nm) per band, in the cube's band order")
+    suffix = p.suffix.lower()
+    if suffix == ".mat":
+        variables = _mat_variables(p)
+        if key is None and len(variables) == 1:
+            key = next(iter(variables))
+        wl = _pick_variable(variables, key or ("wavelengths", "wavelength", "wl", "wavelengths_nm"), p)[1]
+    elif suffix == ".npy":
+        wl = np.load(p, allow_pickle=False)
+    else:
+        table = np.loadtxt(p.read_text().replace(",", " ").splitlines(), comments="#", ndmin=2)
+        wl = table[:, 0] if table.shape[1] > 1 and table.shape[0] > 1 else table
+    wl = np.asarray(wl, dtype=np.float64).ravel()
+    if wl.size and np.nanmax(wl) < MICROMETRE_CUTOFF:
+        wl = wl * NM_PER_MICROMETRE
+    return wl
 
 
 # ----------------------------------------------------------------------------- loaders
@@ -504,12 +593,15 @@ def load_terrain(path: str | Path, normalise: str = "max",
 
 
 def load_cube(path: str | Path, key: str | None = None, wavelengths: Any = None, name: str | None = None,
-              normalise: str = "max", rgb_bands: tuple[int, int, int] | None = None) -> Scene:
-    """Any cube ``(rows, cols, bands)`` in a ``.mat``, ``.npy``, ``.npz`` or ENVI file.
+              normalise: str = "max", rgb_bands: tuple[int, int, int] | None = None, axes: str = "HWK") -> Scene:
+    """Any cube in a ``.mat``, ``.npy``, ``.npz``, ENVI or GeoTIFF file.
 
     Args:
         path: the file (for ENVI, the ``.hdr`` or its data file).
         key: variable name in a ``.mat`` / ``.npz`` (default: the only 3-D array).
+        axes: axis order of the stored array for ``.mat`` / ``.npy`` / ``.npz``, a permutation of ``"HWK"``
+            (rows, cols, bands), e.g. ``"KHW"`` for bands first. ENVI and GeoTIFF files name their band
+            axis themselves and always load as ``HWK``.
         wavelengths: band centres in nm, one per band; ``None`` reads them from an ENVI header, or
             from a ``wavelengths`` / ``wavelength`` variable next to the cube in a ``.mat``/``.npz``.
         name: scene name (default: the file stem).
@@ -521,7 +613,12 @@ def load_cube(path: str | Path, key: str | None = None, wavelengths: Any = None,
         raise _not_found(f"Hyperspectral cube {p.name}", [p],
                          "check `dataset.loader.path` (a .mat/.npy/.npz/ENVI file holding the cube)")
     raw, info = _read_array(p, key)
+    if p.suffix.lower() in (".mat", ".npy", ".npz"):
+        raw = to_hwk(raw, axes, f"cube {p}")
+        info["axes"] = str(axes)
     wl = wavelengths
+    if isinstance(wl, (str, Path)):
+        wl = read_wavelengths(wl)
     if wl is None:
         wl = info.pop("envi_wavelengths", None)
     info.pop("envi_wavelengths", None)

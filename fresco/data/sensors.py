@@ -16,15 +16,19 @@ are dropped with a warning naming them, never kept as empty rows.
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 __all__ = [
+    "ALI_BOX_EDGES",
     "CURVE_SENSORS",
+    "IKONOS_COLUMNS",
     "LANDSAT_BOX_EDGES",
     "QUICKBIRD_BOX_EDGES",
     "RESPONSE_FLOOR",
@@ -32,8 +36,11 @@ __all__ = [
     "SpectralResponse",
     "box_srf",
     "curve_srf",
+    "ikonos_srf",
     "make_srf",
     "matrix_srf",
+    "read_srf_matrix",
+    "table_srf",
 ]
 
 #: Landsat-like box bands (nm) used by SCOTT / the co-registered LL1 papers on Indian Pines.
@@ -43,6 +50,26 @@ LANDSAT_BOX_NAMES = ["blue", "green", "red", "nir", "swir1", "swir2"]
 #: QuickBird-like box bands (nm) used by STEREO / SCOTT on Pavia University.
 QUICKBIRD_BOX_EDGES: list[list[float]] = [[430, 545], [466, 620], [590, 710], [715, 918]]
 QUICKBIRD_BOX_NAMES = ["blue", "green", "red", "nir"]
+
+#: EO-1 ALI multispectral bands (nominal edges, nm): MS-1', MS-1, MS-2, MS-3, MS-4, MS-4', MS-5', MS-5, MS-7.
+ALI_BOX_EDGES: list[list[float]] = [[433, 453], [450, 515], [525, 605], [630, 690], [775, 805], [845, 890],
+                                    [1200, 1300], [1550, 1750], [2080, 2350]]
+ALI_BOX_NAMES = ["MS-1p", "MS-1", "MS-2", "MS-3", "MS-4", "MS-4p", "MS-5p", "MS-5", "MS-7"]
+
+#: Columns of the IKONOS relative spectral response table (HySure's ``ikonos_spec_resp.mat``).
+IKONOS_COLUMNS = ("wavelength_nm", "pan", "blue", "green", "red", "nir")
+IKONOS_MS_BANDS = ("blue", "green", "red", "nir")
+IKONOS_FILE = "ikonos_spec_resp.mat"
+WHERE_IKONOS = (
+    "the IKONOS relative spectral responses are published by Space Imaging / DigitalGlobe (now Maxar); a "
+    "ready table is HySure's data/ikonos_spec_resp.mat (github.com/alfaiate/HySure, GPL-3.0; variable "
+    "'ikonos_sp', columns wavelength nm, PAN, Blue, Green, Red, NIR). Put it in $FRESCO_DATA (default data/) "
+    "or set `srf.path=/path/to/ikonos_spec_resp.mat` (a .csv/.txt/.npy table with the same 6 columns works too)"
+)
+#: Wavelength tables whose largest value is below this are in micrometres.
+MICROMETRE_LIMIT = 100.0
+#: Variable names tried for an SRF matrix in a .mat file.
+MATRIX_KEYS = ("Q", "P", "R", "srf", "SRF")
 
 #: A curve band whose peak-normalised response is below this at every HSI band centre is invisible
 #: to the HSI (it falls between bands or in a removed absorption gap) and is dropped.
@@ -74,6 +101,8 @@ class SpectralResponse:
         centres_nm: ``(K_M,)`` nominal MSI band centres in nm (NaN when unknown).
         sensor: sensor name (``"Sentinel-2A"``, ``"landsat_box"``, ``"user"``, ...).
         dropped: names of requested bands that were dropped because the HSI cannot see them.
+        requested: every requested band name in the sensor's order (kept and dropped); empty when the
+            matrix was given directly.
     """
 
     matrix: np.ndarray
@@ -81,6 +110,7 @@ class SpectralResponse:
     centres_nm: np.ndarray
     sensor: str = "user"
     dropped: list[str] = field(default_factory=list)
+    requested: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         m = np.asarray(self.matrix, dtype=np.float64)
@@ -161,7 +191,8 @@ def box_srf(wavelengths: Any, edges_nm: Sequence[Sequence[float]], band_names: S
         raise ValueError(f"{sensor}: none of the boxes {edges.tolist()} contains an HSI band centre "
                          f"(HSI range {wl.min():.1f}-{wl.max():.1f} nm); choose another SRF")
     _warn_dropped(sensor, dropped, wl)
-    return SpectralResponse(np.vstack(rows), kept, np.asarray(centres), sensor, [d[0] for d in dropped])
+    return SpectralResponse(np.vstack(rows), kept, np.asarray(centres), sensor, [d[0] for d in dropped],
+                            [str(n) for n in names])
 
 
 def _resolve_curve_sensor(sensor: str) -> tuple[str, str]:
@@ -212,7 +243,32 @@ def curve_srf(wavelengths: Any, sensor: str = "Sentinel-2A", bands: Sequence[str
     if unknown:
         raise ValueError(f"{sensor}: unknown band(s) {unknown}; available: {available}")
     centres_all = dict(zip(available, np.asarray(rsr.wvl, dtype=np.float64), strict=True))
+    curves = {b: np.asarray(rsr.rsrs_norm01[b], dtype=np.float64) for b in wanted}
+    return table_srf(wl, grid, curves, {b: centres_all[b] for b in wanted}, fwhm=fwhm, sensor=sensor)
 
+
+def table_srf(wavelengths: Any, grid_nm: Any, curves: dict[str, Any], centres_nm: dict[str, float] | None = None,
+              fwhm: float | Sequence[float] | str | None = "auto", sensor: str = "table") -> SpectralResponse:
+    """SRF from tabulated response curves on a common wavelength grid, integrated over each HSI band.
+
+    Args:
+        wavelengths: ``(K_H,)`` HSI band centres in nm.
+        grid_nm: ``(n_grid,)`` increasing wavelengths (nm) the curves are tabulated on.
+        curves: MSI band name -> ``(n_grid,)`` relative response (any scale; negatives are clipped to 0).
+        centres_nm: nominal band centres (nm); default: each curve's response-weighted centroid.
+        fwhm: HSI band shape, as in :func:`curve_srf` (``"auto"``: Gaussian bands with FWHM = the median
+            HSI band spacing; a number or ``(K_H,)`` array in nm; ``None``: sample at the centres).
+        sensor: recorded in the result and named in warnings.
+
+    Returns:
+        SpectralResponse, rows summing to 1. Bands whose centre is outside the HSI range, or whose
+        peak-normalised curve is below :data:`RESPONSE_FLOOR` at every HSI band centre, are dropped with
+        a ``UserWarning`` naming them; ``ValueError`` if none is left.
+    """
+    wl = _as_wavelengths(wavelengths)
+    grid = np.asarray(grid_nm, dtype=np.float64).ravel()
+    if grid.size < 2 or not np.all(np.diff(grid) > 0):
+        raise ValueError(f"{sensor}: the curves' wavelength grid must be increasing with >= 2 samples (nm)")
     if isinstance(fwhm, str):
         if fwhm != "auto":
             raise ValueError(f"fwhm must be 'auto', a number of nm, a (K_H,) array or None; got {fwhm!r}")
@@ -231,10 +287,15 @@ def curve_srf(wavelengths: Any, sensor: str = "Sentinel-2A", bands: Sequence[str
 
     rows, kept, centres, dropped = [], [], [], []
     lo, hi = wl.min(), wl.max()
-    for band in wanted:
+    for band, values in curves.items():
         # The NASA OLI tables hold tiny negative measurement residues (~ -3e-4): not a response.
-        curve = np.clip(np.nan_to_num(np.asarray(rsr.rsrs_norm01[band], dtype=np.float64)), 0.0, None)
-        centre = centres_all[band]
+        curve = np.clip(np.nan_to_num(np.asarray(values, dtype=np.float64).ravel()), 0.0, None)
+        if curve.shape != grid.shape:
+            raise ValueError(f"{sensor}: curve of band {band!r} has {curve.size} samples for a grid of {grid.size}")
+        if curve.max() <= 0:
+            raise ValueError(f"{sensor}: curve of band {band!r} is zero everywhere")
+        curve = curve / curve.max()
+        centre = float(centres_nm[band]) if centres_nm is not None else float((curve * grid).sum() / curve.sum())
         if not lo <= centre <= hi:
             dropped.append((band, f"centre {centre:.0f} nm outside the HSI range"))
             continue
@@ -250,7 +311,85 @@ def curve_srf(wavelengths: Any, sensor: str = "Sentinel-2A", bands: Sequence[str
     if not rows:
         raise ValueError(f"{sensor}: no MSI band overlaps the HSI range {lo:.1f}-{hi:.1f} nm")
     _warn_dropped(sensor, dropped, wl)
-    return SpectralResponse(np.vstack(rows), kept, np.asarray(centres), sensor, [d[0] for d in dropped])
+    return SpectralResponse(np.vstack(rows), kept, np.asarray(centres), sensor, [d[0] for d in dropped],
+                            [str(b) for b in curves])
+
+
+def _read_table(path: Path, keys: Sequence[str], what: str) -> np.ndarray:
+    """A 2-D numeric table from a ``.mat`` (first of ``keys`` present, else the only 2-D variable),
+    ``.npy``, or text/CSV file (comma or whitespace separated, ``#`` comments)."""
+    suffix = path.suffix.lower()
+    if suffix == ".mat":
+        import scipy.io
+
+        data = {k: v for k, v in scipy.io.loadmat(str(path)).items()
+                if not k.startswith("__") and isinstance(v, np.ndarray)}
+        key = next((k for k in keys if k in data), None)
+        if key is None:
+            two_d = [k for k, v in data.items() if v.ndim == 2 and v.dtype.kind in "biuf" and min(v.shape) > 1]
+            if len(two_d) != 1:
+                listed = ", ".join(f"'{k}' {v.shape}" for k, v in data.items()) or "(nothing)"
+                raise ValueError(f"{path}: cannot find the {what}: no variable named "
+                                 f"{' or '.join(repr(k) for k in keys)} and {len(two_d)} 2-D arrays; the file "
+                                 f"holds {listed}. Pass `key=`")
+            key = two_d[0]
+        table = data[key]
+    elif suffix == ".npy":
+        table = np.load(path, allow_pickle=False)
+    else:
+        text = path.read_text()
+        table = np.loadtxt(text.replace(",", " ").splitlines(), comments="#")
+    table = np.asarray(table, dtype=np.float64)
+    if table.ndim != 2:
+        raise ValueError(f"{path}: the {what} must be a 2-D table, got shape {table.shape}")
+    if not np.all(np.isfinite(table)):
+        raise ValueError(f"{path}: the {what} contains NaN/Inf")
+    return table
+
+
+def ikonos_srf(wavelengths: Any, path: str | Path | None = None, bands: Sequence[str] | None = IKONOS_MS_BANDS,
+               fwhm: float | Sequence[float] | str | None = "auto", key: str | None = None) -> SpectralResponse:
+    """IKONOS SRF from its published relative response table, integrated over each HSI band.
+
+    The curves are not in ``pyrsr``; the user supplies the table (see :data:`WHERE_IKONOS`):
+    a ``.mat`` (HySure's ``ikonos_spec_resp.mat``, variable ``ikonos_sp``), ``.npy`` or text/CSV file
+    with columns ``wavelength (nm), PAN, Blue, Green, Red, NIR`` (:data:`IKONOS_COLUMNS`).
+
+    Args:
+        wavelengths: ``(K_H,)`` HSI band centres in nm.
+        path: the table; default ``$FRESCO_DATA/ikonos_spec_resp.mat`` (``data/`` when unset).
+        bands: which of ``pan, blue, green, red, nir`` to keep (default the four multispectral ones).
+        fwhm: HSI band shape (see :func:`table_srf`).
+        key: variable name in a ``.mat`` (default ``ikonos_sp``, else the only 2-D array).
+    """
+    p = Path(path) if path is not None else Path(os.environ.get("FRESCO_DATA", "data")) / IKONOS_FILE
+    if not p.is_file():
+        raise FileNotFoundError(f"IKONOS spectral response table not found. Looked for:\n  - {p}\n"
+                                f"To get it: {WHERE_IKONOS}.")
+    table = _read_table(p, [key] if key else ["ikonos_sp"], "IKONOS response table")
+    if table.shape[1] != len(IKONOS_COLUMNS):
+        raise ValueError(f"{p}: the IKONOS table has {table.shape[1]} columns; expected {len(IKONOS_COLUMNS)}: "
+                         f"{', '.join(IKONOS_COLUMNS)}")
+    grid = table[:, 0]
+    if grid.max() < MICROMETRE_LIMIT:
+        grid = grid * 1000.0
+    names = list(IKONOS_COLUMNS[1:])
+    wanted = names if bands is None else [str(b).lower() for b in bands]
+    unknown = [b for b in wanted if b not in names]
+    if unknown:
+        raise ValueError(f"IKONOS: unknown band(s) {unknown}; available: {names}")
+    curves = {b: table[:, 1 + names.index(b)] for b in wanted}
+    return table_srf(wavelengths, grid, curves, fwhm=fwhm, sensor="IKONOS")
+
+
+def read_srf_matrix(path: str | Path, key: str | None = None) -> np.ndarray:
+    """A ``(K_M, K_H)`` SRF matrix from a ``.mat`` (variable ``key``, else ``Q``, ``P``, ``R``, ``srf``, else
+    the only 2-D array), ``.npy`` or text/CSV file (one MSI band per row)."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"SRF matrix file {p} not found; give a .mat/.npy/.csv holding P (K_M, K_H), "
+                                "one row per MSI band (config `srf.path`)")
+    return _read_table(p, [key] if key else list(MATRIX_KEYS), "SRF matrix")
 
 
 def matrix_srf(matrix: Any, band_names: Sequence[str] | None = None, sensor: str = "user",
@@ -283,7 +422,8 @@ def matrix_srf(matrix: Any, band_names: Sequence[str] | None = None, sensor: str
     if wavelengths is not None:
         wl = _as_wavelengths(wavelengths)
         if wl.size != m.shape[1]:
-            raise ValueError(f"{wl.size} wavelengths for an SRF with {m.shape[1]} HSI columns")
+            raise ValueError(f"the SRF matrix has {m.shape[1]} HSI columns but the HSI has {wl.size} bands "
+                             f"({wl.size} wavelengths); it must be (K_M, K_H) = (MSI bands, {wl.size})")
         centres = m @ wl
     else:
         centres = np.full(m.shape[0], np.nan)
@@ -291,18 +431,22 @@ def matrix_srf(matrix: Any, band_names: Sequence[str] | None = None, sensor: str
 
 
 #: Preset names accepted by :func:`make_srf`.
-SRF_PRESETS = ("landsat_box", "quickbird_box", "sentinel2a", "sentinel2b", "landsat8_oli", "matrix")
+SRF_PRESETS = ("landsat_box", "quickbird_box", "ali_box", "sentinel2a", "sentinel2b", "landsat8_oli", "ikonos",
+               "matrix")
 
 
 def make_srf(name: str, wavelengths: Any, **kw: Any) -> SpectralResponse:
     """A named SRF on the given HSI band centres (the ``srf`` config group's entry point).
 
-    Names: ``landsat_box``, ``quickbird_box`` (box bands), ``sentinel2a``, ``sentinel2b``,
-    ``landsat8_oli`` (pyrsr curves; OLI bands 1-7 and 9, no pan, no thermal), ``matrix`` (needs
-    ``matrix=``). Extra keywords go to :func:`box_srf` / :func:`curve_srf` / :func:`matrix_srf`.
+    Names: ``landsat_box``, ``quickbird_box``, ``ali_box`` (box bands), ``sentinel2a``, ``sentinel2b``,
+    ``landsat8_oli`` (pyrsr curves; OLI bands 1-7 and 9, no pan, no thermal), ``ikonos`` (the user's IKONOS
+    response table, ``path=``; see :func:`ikonos_srf`), ``matrix`` (``matrix=`` an array or ``path=`` a
+    file, see :func:`read_srf_matrix`). Extra keywords go to :func:`box_srf` / :func:`curve_srf` /
+    :func:`ikonos_srf` / :func:`matrix_srf`.
     """
     boxes = {"landsat_box": (LANDSAT_BOX_EDGES, LANDSAT_BOX_NAMES),
-             "quickbird_box": (QUICKBIRD_BOX_EDGES, QUICKBIRD_BOX_NAMES)}
+             "quickbird_box": (QUICKBIRD_BOX_EDGES, QUICKBIRD_BOX_NAMES),
+             "ali_box": (ALI_BOX_EDGES, ALI_BOX_NAMES)}
     if name in boxes:
         edges, names = boxes[name]
         if "edges_nm" in kw:  # custom boxes: the preset's band names no longer apply
@@ -315,8 +459,13 @@ def make_srf(name: str, wavelengths: Any, **kw: Any) -> SpectralResponse:
         return curve_srf(wavelengths, "Sentinel-2B", **kw)
     if name == "landsat8_oli":
         return curve_srf(wavelengths, "Landsat-8", **kw)
+    if name == "ikonos":
+        return ikonos_srf(wavelengths, **kw)
     if name == "matrix":
-        if "matrix" not in kw:
-            raise ValueError("make_srf('matrix', ...) needs matrix=<(K_M, K_H) array>")
+        path, key = kw.pop("path", None), kw.pop("key", None)
+        if path is not None:
+            kw["matrix"] = read_srf_matrix(path, key)
+        if kw.get("matrix") is None:
+            raise ValueError("make_srf('matrix', ...) needs matrix=<(K_M, K_H) array> or path=<.mat/.npy/.csv file>")
         return matrix_srf(kw.pop("matrix"), wavelengths=wavelengths, **kw)
     raise ValueError(f"unknown SRF preset {name!r}; choose one of {SRF_PRESETS}")

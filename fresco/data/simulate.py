@@ -47,6 +47,7 @@ __all__ = [
     "degrade",
     "misalignment",
     "noise_sigma",
+    "scene_thumbnail",
     "simulate_pair",
 ]
 
@@ -62,11 +63,14 @@ SPLINE_MARGIN = 16
 INTEGER_TOL = 1e-6
 #: Tolerance for the "footprint inside the scene" test (floating error in rotations).
 BOUNDS_TOL = 1e-6
+#: Longest side (pixels) of the scene thumbnail kept in ``pair.meta["scene_thumbnail"]``.
+THUMBNAIL_MAX_SIDE = 64
 
 #: Named unregistration levels (config group ``misalignment``). Shifts are fractions of the HSI
 #: footprint side, (rows, cols); all shift along columns (+x: the HSI lies right of the MSI) so the four
-#: levels fit an 80x80 pair in the 145x145 Indian Pines scene. Overlap (fraction of the HSI footprint
-#: the MSI also sees) with 80x80 footprints: none 1.0, mild 0.871, moderate 0.708, severe 0.500.
+#: levels fit a 96x96 pair (the largest square that does) in the 145x145 Indian Pines scene. Overlap
+#: (fraction of the HSI footprint the MSI also sees) with 96x96 footprints: none 1.0, mild 0.870,
+#: moderate 0.708, severe 0.500 (80x80: 1.0, 0.871, 0.708, 0.500).
 MISALIGNMENT_LEVELS: dict[str, dict[str, Any]] = {
     "none": {"angle_deg": 0.0, "shift_frac": (0.0, 0.0)},
     "mild": {"angle_deg": 10.0, "shift_frac": (0.0, 0.10)},
@@ -334,6 +338,71 @@ def _overflow(lo: float, hi: float, limit: float) -> float:
     return max(0.0, -lo, hi - limit)
 
 
+def _hsi_corner_offsets(transform: RigidTransform, hsi_shape: Sequence[int]) -> np.ndarray:
+    """``(4, 2)`` scene offsets (row, col) of the HSI footprint's outer pixel-edge corners from the MSI
+    footprint's centre, in the order top-left, top-right, bottom-right, bottom-left of the footprint."""
+    h, w = hsi_shape
+    u = np.array([-0.5, -0.5, h - 0.5, h - 0.5])
+    v = np.array([-0.5, w - 0.5, w - 0.5, -0.5])
+    rows, cols = transform.footprint_to_scene(u, v, (h, w), (0.0, 0.0))
+    return np.stack([rows, cols], axis=1)
+
+
+def _hsi_centre_offsets(transform: RigidTransform, hsi_shape: Sequence[int]) -> np.ndarray:
+    """``(4, 2)`` scene offsets of the HSI footprint's corner pixel *centres* (what is sampled)."""
+    h, w = hsi_shape
+    u = np.array([0.0, 0.0, h - 1.0, h - 1.0])
+    v = np.array([0.0, w - 1.0, w - 1.0, 0.0])
+    rows, cols = transform.footprint_to_scene(u, v, (h, w), (0.0, 0.0))
+    return np.stack([rows, cols], axis=1)
+
+
+def _place_msi(transform: RigidTransform, msi_shape: Sequence[int], hsi_shape: Sequence[int],
+               scene_shape: Sequence[int]) -> np.ndarray:
+    """Integer scene origin (row, col) of the MSI window such that the bounding box of the sampled
+    pixel centres of both footprints is centred in the scene (rounded to whole pixels; of the two
+    nearest integer origins, one that keeps both footprints inside the scene is preferred)."""
+    i_m, j_m = msi_shape
+    half_m = np.array([(i_m - 1) / 2.0, (j_m - 1) / 2.0])
+    pts = np.vstack([_hsi_centre_offsets(transform, hsi_shape), -half_m, half_m])  # offsets from MSI centre
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    limit = np.array([scene_shape[0] - 1.0, scene_shape[1] - 1.0])
+    span = hi - lo + 1.0
+    if np.any(span > limit + 1.0 + BOUNDS_TOL):
+        raise ValueError(
+            f"the MSI footprint {i_m}x{j_m} and the HSI footprint {hsi_shape[0]}x{hsi_shape[1]} (angle "
+            f"{transform.angle_deg:.1f} deg, shift ({transform.shift_px[0]:.1f}, {transform.shift_px[1]:.1f}) px, "
+            f"scale {transform.scale:g}) together span {span[0]:.1f} x {span[1]:.1f} px, which overflows the "
+            f"{scene_shape[0]}x{scene_shape[1]} scene by {max(span[0] - limit[0] - 1, 0):.1f} px along rows and "
+            f"{max(span[1] - limit[1] - 1, 0):.1f} px along cols; reduce msi_shape / hsi_shape (config "
+            "`dataset.footprint`), shift_frac or the angle (a 45-degree rotation needs sqrt(2) times the side), "
+            "or use a larger scene"
+        )
+    ideal = (limit - (lo + hi)) / 2.0 - half_m   # MSI origin that centres the bounding box
+    origin = np.floor(ideal + 0.5)
+    for axis in range(2):
+        fits = [o for o in (origin[axis], np.floor(ideal[axis]), np.ceil(ideal[axis]))
+                if o + half_m[axis] + lo[axis] >= -BOUNDS_TOL
+                and o + half_m[axis] + hi[axis] <= limit[axis] + BOUNDS_TOL]
+        if fits:
+            origin[axis] = fits[0]
+    return origin.astype(int)
+
+
+def scene_thumbnail(scene: Scene, max_side: int = THUMBNAIL_MAX_SIDE) -> dict[str, Any]:
+    """A small RGB picture of the whole scene for footprint figures: ``{"rgb": (h, w, 3) uint8 as nested
+    lists, "step": s}``; pixel ``(i, j)`` of the picture is scene pixel ``(i s, j s)`` (percentile-stretched
+    display bands, nearest-neighbour subsampling). Small enough to keep in ``pair.meta`` (JSON)."""
+    cube = scene.cube
+    bands = list(scene.rgb_bands) if scene.rgb_bands is not None else [
+        int(np.argmin(np.abs(scene.wavelengths - nm))) for nm in (640.0, 550.0, 460.0)]
+    step = max(1, math.ceil(max(cube.shape[:2]) / max_side))
+    rgb = cube[::step, ::step][..., bands].astype(np.float64)
+    lo, hi = np.percentile(rgb.reshape(-1, 3), (2.0, 98.0), axis=0)
+    rgb = np.clip((rgb - lo) / np.maximum(hi - lo, 1e-12), 0.0, 1.0)
+    return {"rgb": np.round(rgb * 255).astype(np.uint8).tolist(), "step": int(step)}
+
+
 # ----------------------------------------------------------------------------- simulator
 def simulate_pair(
     scene: Scene,
@@ -355,6 +424,7 @@ def simulate_pair(
     seed: int = 0,
     name: str | None = None,
     clip: bool = True,
+    thumbnail: bool = True,
 ) -> FusionPair:
     """Simulate one unregistered HSI/MSI pair (with ground truth) from a scene.
 
@@ -376,11 +446,16 @@ def simulate_pair(
         seed: seeds the jitter and the two noise draws (independent streams).
         name: pair name (default built from the settings).
         clip: clip the noisy MSI/HSI to ``[0, 1]`` (ground truths are always in ``[0, 1]``).
+        thumbnail: keep a small RGB picture of the scene in ``meta["scene_thumbnail"]`` (see
+            :func:`scene_thumbnail`) so figures can draw both footprints on the scene.
 
     Returns:
         FusionPair with ``sri_m``, ``sri_h``, ``mask_m``, ``mask_h`` and ``meta`` keys ``transform``,
         ``overlap`` (= ``mask_h.mean()``), ``overlap_m`` (= ``mask_m.mean()``), ``degradation``,
-        ``noise``, ``srf_band_names``, ``srf_sensor``, ``scene``, ``seed``, ``interp_order``.
+        ``noise``, ``srf_band_names``, ``srf_sensor``, ``scene``, ``seed``, ``interp_order``,
+        ``scene_thumbnail``. ``meta["transform"]`` holds the motion, the MSI origin, both centres, the
+        affine maps ``hsi_to_scene`` / ``hsi_to_msi`` and the footprints' corners ``msi_corners`` /
+        ``hsi_corners`` (scene pixels).
 
     Raises:
         ValueError: if a footprint does not fit inside the scene (says by how much and what to reduce).
@@ -408,17 +483,16 @@ def simulate_pair(
     shift = (float(frac[0] * h_h * scale), float(frac[1] * w_h * scale))
     transform = RigidTransform(angle, shift, scale)
 
-    # Centre the pair in the scene: MSI at centre - shift/2 (snapped to whole pixels), HSI at +shift/2.
-    scene_centre = np.array([(n_rows - 1) / 2.0, (n_cols - 1) / 2.0])
-    msi_origin = np.floor(scene_centre - np.asarray(shift) / 2.0 - np.array([(i_m - 1), (j_m - 1)]) / 2.0
-                          + 0.5).astype(int)
+    # Place the pair so that the bounding box of both footprints is centred in the scene (the MSI
+    # window snapped to whole pixels): this fits the largest footprints for a given motion.
+    msi_origin = _place_msi(transform, (i_m, j_m), (h_h, w_h), (n_rows, n_cols))
     msi_centre = msi_origin + np.array([(i_m - 1) / 2.0, (j_m - 1) / 2.0])
     over_m = (_overflow(msi_origin[0], msi_origin[0] + i_m - 1, n_rows - 1),
               _overflow(msi_origin[1], msi_origin[1] + j_m - 1, n_cols - 1))
     if max(over_m) > 0:
         raise ValueError(
-            f"the MSI footprint {i_m}x{j_m} (shifted by {-shift[0] / 2:.1f}, {-shift[1] / 2:.1f} px from the "
-            f"scene centre) overflows the {n_rows}x{n_cols} scene by {over_m[0]:.1f} px along rows and "
+            f"the MSI footprint {i_m}x{j_m} (placed so that both footprints are centred in the scene) "
+            f"overflows the {n_rows}x{n_cols} scene by {over_m[0]:.1f} px along rows and "
             f"{over_m[1]:.1f} px along cols; reduce msi_shape or shift_frac, or use a larger scene"
         )
 
@@ -475,7 +549,12 @@ def simulate_pair(
             # (u, v, 1) fine HSI-footprint pixel -> (row, col, 1) scene / MSI pixel coordinates.
             "hsi_to_scene": hsi_to_scene.tolist(),
             "hsi_to_msi": (np.linalg.inv(msi_to_scene) @ hsi_to_scene).tolist(),
+            # Outer pixel-edge corners (row, col) in scene pixels, for drawing the footprints:
+            # MSI top-left, top-right, bottom-right, bottom-left; HSI the same corners of its own grid.
+            "msi_corners": (msi_origin + np.array([[0, 0], [0, j_m], [i_m, j_m], [i_m, 0]]) - 0.5).tolist(),
+            "hsi_corners": (_hsi_corner_offsets(transform, (h_h, w_h)) + msi_centre).tolist(),
         },
+        "scene_thumbnail": scene_thumbnail(scene) if thumbnail else None,
         "overlap": float(mask_h.mean()),
         "overlap_m": float(mask_m.mean()),
         "degradation": {"kind": degradation, "ratio": d, "sigma": sig_used, "kernel_size": size_used,

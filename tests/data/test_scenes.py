@@ -67,7 +67,7 @@ def test_indian_pines_missing_root(tmp_path: Path) -> None:
 
 def test_indian_pines_checksum_mismatch(tmp_path: Path) -> None:
     np.save(tmp_path / "Indian_pines_corrected.npy", np.ones((145, 145, 200), dtype=np.uint16))
-    with pytest.raises(ValueError, match="checksum mismatch"):
+    with pytest.raises(ValueError, match=r"sha256 checksum mismatch .* Reinstall tensorly"):
         load_indian_pines(root=tmp_path)
 
 
@@ -108,25 +108,25 @@ def test_nan_rejected(tmp_path: Path) -> None:
     cube = _cube()
     cube[2, 3, 4] = np.nan
     np.save(tmp_path / "c.npy", cube)
-    with pytest.raises(ValueError, match="NaN/Inf"):
+    with pytest.raises(ValueError, match=r"1 NaN/Inf value\(s\) \(in band\(s\) \[4\]\); clean or inpaint them"):
         load_cube(tmp_path / "c.npy", wavelengths=np.arange(8) + 400.0)
 
 
 def test_wrong_rank_rejected(tmp_path: Path) -> None:
     np.save(tmp_path / "c.npy", _cube((30, 8)))
-    with pytest.raises(ValueError, match="3-D cube"):
+    with pytest.raises(ValueError, match=r"expected a 3-D cube .* rank 2 .* reshape it to \(rows, cols, bands\)"):
         load_cube(tmp_path / "c.npy", wavelengths=np.arange(8) + 400.0)
 
 
 def test_too_few_bands_rejected(tmp_path: Path) -> None:
     np.save(tmp_path / "c.npy", _cube((6, 5, 2)))
-    with pytest.raises(ValueError, match="only 2 band"):
+    with pytest.raises(ValueError, match=r"only 2 band\(s\) .* Is the band axis last"):
         load_cube(tmp_path / "c.npy", wavelengths=[400.0, 500.0])
 
 
 def test_wavelength_count_mismatch(tmp_path: Path) -> None:
     np.save(tmp_path / "c.npy", _cube())
-    with pytest.raises(ValueError, match="7 wavelengths for a cube with 8 bands"):
+    with pytest.raises(ValueError, match=r"7 wavelengths for a cube with 8 bands; pass one centre \(nm\) per band"):
         load_cube(tmp_path / "c.npy", wavelengths=np.arange(7) + 400.0)
 
 
@@ -215,3 +215,31 @@ def test_tensorly_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(scenes, "_package_dir", lambda name: None)
     with pytest.raises(FileNotFoundError, match="tensorly package is not installed"):
         scenes.load_indian_pines()
+
+
+# ----------------------------------------------------------------------------- generic loader options
+def test_load_cube_axis_order(tmp_path: Path) -> None:
+    cube = np.random.default_rng(0).uniform(size=(6, 5, 4))
+    np.save(tmp_path / "kwh.npy", np.transpose(cube, (2, 1, 0)))        # bands, cols, rows
+    scene = load_cube(tmp_path / "kwh.npy", wavelengths=[500, 600, 700, 800], axes="KWH", normalise="none")
+    np.testing.assert_allclose(scene.cube, cube.astype(np.float32))
+    with pytest.raises(ValueError, match="axes='HWX' must be a permutation of 'HWK'"):
+        load_cube(tmp_path / "kwh.npy", wavelengths=[500, 600, 700, 800], axes="HWX")
+
+
+def test_load_cube_geotiff_and_wavelength_file(tmp_path: Path) -> None:
+    import tifffile
+
+    cube = np.random.default_rng(1).uniform(size=(6, 5, 4)).astype(np.float32)
+    tifffile.imwrite(tmp_path / "c.tif", np.moveaxis(cube, 2, 0), planarconfig="separate", photometric="minisblack")
+    (tmp_path / "wl.csv").write_text("# centre_nm, fwhm_nm\n0.5, 0.01\n0.6, 0.01\n0.7, 0.01\n0.8, 0.01\n")
+    scene = load_cube(tmp_path / "c.tif", wavelengths=str(tmp_path / "wl.csv"), normalise="none")
+    np.testing.assert_array_equal(scene.cube, cube)
+    np.testing.assert_allclose(scene.wavelengths, [500, 600, 700, 800])   # micrometres -> nm
+
+
+def test_read_wavelengths_missing_file(tmp_path: Path) -> None:
+    from fresco.data.scenes import read_wavelengths
+
+    with pytest.raises(FileNotFoundError, match=r"(?s)wavelength file wl.txt not found.*one band centre"):
+        read_wavelengths(tmp_path / "wl.txt")

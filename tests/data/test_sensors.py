@@ -102,7 +102,8 @@ def test_curves_are_integrated_over_hsi_bands_by_default(ip_wl: np.ndarray) -> N
 
 
 def test_sentinel2a_on_pavia_drops_beyond_range() -> None:
-    with pytest.warns(UserWarning, match="outside the HSI range"):
+    with pytest.warns(UserWarning, match=r"Sentinel-2A: dropped 5 MSI band\(s\) the HSI \(430.0-858.4 nm, 103 bands\) "
+                      r"cannot see: 8A \(centre 865 nm outside the HSI range\)"):
         srf = make_srf("sentinel2a", pavia_wavelengths())
     assert srf.dropped == ["8A", "9", "10", "11", "12"]
     assert srf.band_names == ["1", "2", "3", "4", "5", "6", "7", "8"]
@@ -135,3 +136,87 @@ def test_make_srf_unknown() -> None:
 def test_spectral_response_validates() -> None:
     with pytest.raises(ValueError, match="sum to 1"):
         SpectralResponse(np.array([[0.5, 0.2]]), ["a"], np.array([450.0]))
+
+
+# ----------------------------------------------------------------------------- IKONOS, ALI, matrix files
+SHARED_DATA = __import__("pathlib").Path(__file__).resolve().parents[2].parent / "shared" / "data"
+IKONOS_TABLE = SHARED_DATA / "srf" / "ikonos" / "ikonos_spec_resp.mat"
+needs_ikonos = pytest.mark.skipif(not IKONOS_TABLE.is_file(),
+                                  reason=f"shared test data not present ({IKONOS_TABLE}); it lives outside the "
+                                  "repository and is only available in the project's CI workplace")
+
+
+@needs_ikonos
+def test_ikonos_curves_integrated_over_hsi_bands(ip_wl: np.ndarray) -> None:
+    srf = make_srf("ikonos", ip_wl, path=IKONOS_TABLE)
+    assert srf.band_names == ["blue", "green", "red", "nir"] and srf.shape == (4, ip_wl.size)
+    np.testing.assert_allclose(srf.matrix.sum(axis=1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(srf.centres_nm, [496, 559, 666, 792], atol=3)
+    # Responses beyond the table (> 1035 nm) are zero: no SWIR band gets weight.
+    assert srf.matrix[:, ip_wl > 1100].sum() < 1e-12
+    assert make_srf("ikonos", ip_wl, path=IKONOS_TABLE, bands=["pan"]).shape == (1, ip_wl.size)
+
+
+@needs_ikonos
+def test_ikonos_bands_outside_the_hsi_range_are_dropped_with_a_warning() -> None:
+    wl = np.linspace(420.0, 700.0, 40)   # a VNIR-only HSI cannot see IKONOS NIR (~790 nm)
+    with pytest.warns(UserWarning, match=r"IKONOS: dropped 1 MSI band.*nir \(centre 792 nm outside the HSI range\)"):
+        srf = make_srf("ikonos", wl, path=IKONOS_TABLE)
+    assert srf.band_names == ["blue", "green", "red"] and srf.dropped == ["nir"]
+
+
+def test_ikonos_missing_table_says_where_to_get_it(tmp_path, ip_wl: np.ndarray) -> None:
+    with pytest.raises(FileNotFoundError, match=r"(?s)IKONOS spectral response table not found.*HySure.*srf.path="):
+        make_srf("ikonos", ip_wl, path=tmp_path / "ikonos_spec_resp.mat")
+
+
+def test_ikonos_table_with_wrong_columns(tmp_path, ip_wl: np.ndarray) -> None:
+    table = tmp_path / "ikonos.csv"
+    np.savetxt(table, np.column_stack([np.arange(400, 1000, 5.0), np.ones((120, 3))]), delimiter=",")
+    with pytest.raises(ValueError, match="has 4 columns; expected 6: wavelength_nm, pan, blue, green, red, nir"):
+        make_srf("ikonos", ip_wl, path=table)
+
+
+def test_ali_box_on_indian_pines(ip_wl: np.ndarray) -> None:
+    srf = make_srf("ali_box", ip_wl)
+    assert srf.shape == (9, 200) and srf.band_names[0] == "MS-1p"
+
+
+def test_matrix_srf_from_files(tmp_path, ip_wl: np.ndarray) -> None:
+    import scipy.io
+
+    p = make_srf("landsat_box", ip_wl).matrix * 3.0
+    scipy.io.savemat(tmp_path / "R.mat", {"R": p})
+    np.savetxt(tmp_path / "P.csv", p, delimiter=",")
+    for name in ("R.mat", "P.csv"):
+        srf = make_srf("matrix", ip_wl, path=tmp_path / name)
+        np.testing.assert_allclose(srf.matrix, p / 3.0, atol=1e-12)
+    with pytest.raises(ValueError, match="did you pass P transposed"):
+        make_srf("matrix", ip_wl, matrix=p.T)
+    with pytest.raises(ValueError, match=r"has 200 HSI columns but the HSI has 100 bands"):
+        make_srf("matrix", ip_wl[:100], path=tmp_path / "R.mat")
+    with pytest.raises(FileNotFoundError, match=r"SRF matrix file .* not found"):
+        make_srf("matrix", ip_wl, path=tmp_path / "nope.mat")
+
+
+def test_every_srf_config_instantiates(ip_wl: np.ndarray) -> None:
+    """Each conf/srf/*.yaml builds P on Indian Pines (ikonos with the shared table, matrix with a file)."""
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    from fresco.cli import config_dir
+
+    for path in sorted((config_dir() / "srf").glob("*.yaml")):
+        cfg = OmegaConf.load(path)
+        if cfg.name == "ikonos":
+            if not IKONOS_TABLE.is_file():
+                continue
+            cfg.path = str(IKONOS_TABLE)
+        if cfg.name == "matrix":
+            cfg.path = None
+            cfg.matrix = np.full((2, ip_wl.size), 0.5).tolist()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            srf = instantiate(cfg, wavelengths=ip_wl, _convert_="all")
+        assert srf.shape[1] == ip_wl.size, path.name
+        np.testing.assert_allclose(srf.matrix.sum(axis=1), 1.0, atol=1e-9)

@@ -224,12 +224,77 @@ def test_noise_recorded_and_clipped(indian_pines: Scene, srf: SpectralResponse) 
 
 
 def test_overflow_error(indian_pines: Scene, srf: SpectralResponse) -> None:
-    with pytest.raises(ValueError, match=r"overflows the 145x145 scene by .* reduce hsi_shape"):
+    # A footprint that does not fit in the scene: says by how much and what to reduce.
+    with pytest.raises(ValueError, match=r"overflows the 145x145 scene by 24.3 px .* reduce msi_shape / hsi_shape"):
         simulate_pair(indian_pines, srf, msi_shape=(80, 80), hsi_shape=(120, 120), angle_deg=45.0)
-    with pytest.raises(ValueError, match="MSI footprint"):
-        simulate_pair(indian_pines, srf, msi_shape=(144, 144), hsi_shape=(40, 40), shift_frac=(0.0, 0.5))
-    with pytest.raises(ValueError, match="not divisible by ratio=4"):
+    with pytest.raises(ValueError, match=r"MSI footprint 144x144 .* together span .*dataset.footprint"):
+        simulate_pair(indian_pines, srf, msi_shape=(144, 144), hsi_shape=(40, 40), shift_frac=(0.0, 2.0))
+    with pytest.raises(ValueError, match="MSI footprint 200x80"):
+        simulate_pair(indian_pines, srf, msi_shape=(200, 80), hsi_shape=(40, 40))
+
+
+def test_ratio_not_dividing_the_footprint(indian_pines: Scene, srf: SpectralResponse) -> None:
+    with pytest.raises(ValueError, match=r"hsi_shape\[0\]=78 is not divisible by ratio=4; choose .* \(e.g. 76 or 80\)"):
         simulate_pair(indian_pines, srf, hsi_shape=(78, 80))
+    with pytest.raises(ValueError, match=r"hsi_shape\[1\]=90 is not divisible by ratio=8"):
+        simulate_pair(indian_pines, srf, ratio=8, hsi_shape=(80, 90))
+
+
+def test_default_footprints_are_the_largest_that_fit_every_level(indian_pines: Scene, srf: SpectralResponse) -> None:
+    """96 x 96 (the Indian Pines config) holds all four named levels inside the scene; 100 x 100 does not."""
+    overlaps = {}
+    for level, kw in MISALIGNMENT_LEVELS.items():
+        pair = simulate_pair(indian_pines, srf, msi_shape=(96, 96), hsi_shape=(96, 96), **kw)
+        overlaps[level] = pair.meta["overlap"]
+        for key in ("msi_corners", "hsi_corners"):
+            corners = np.asarray(pair.meta["transform"][key])
+            assert corners.min() >= -0.5 - 1e-9 and corners.max() <= 144.5 + 1e-9, (level, key)
+    assert overlaps["none"] == 1.0 and overlaps["severe"] == 0.5
+    assert overlaps["none"] > overlaps["mild"] > overlaps["moderate"] > overlaps["severe"]
+    with pytest.raises(ValueError, match="overflows the 145x145 scene"):
+        simulate_pair(indian_pines, srf, msi_shape=(100, 100), hsi_shape=(100, 100), **MISALIGNMENT_LEVELS["severe"])
+
+
+def test_severe_level_is_rot90_of_the_scene_crop_and_overlaps_partly(indian_pines: Scene,
+                                                                     srf: SpectralResponse) -> None:
+    pair = simulate_pair(indian_pines, srf, msi_shape=(96, 96), hsi_shape=(96, 96), **misalignment("severe"))
+    tr = pair.meta["transform"]
+    r0, c0 = (np.asarray(tr["hsi_corners"]).min(axis=0) + 0.5).astype(int)
+    crop = indian_pines.cube[r0:r0 + 96, c0:c0 + 96]
+    np.testing.assert_array_equal(pair.sri_h, np.rot90(crop))   # exact, whatever interp_order
+    m0, n0 = tr["msi_origin"]
+    np.testing.assert_array_equal(pair.sri_m, indian_pines.cube[m0:m0 + 96, n0:n0 + 96])
+    assert (r0, c0 - n0) == (m0, 48)                              # 50% shift along columns
+    assert pair.meta["overlap"] == 0.5 and pair.meta["overlap_m"] == 0.5
+    assert 0.0 < pair.meta["overlap"] < 1.0
+
+
+def test_noise_free_msi_and_hsi_follow_the_model_exactly(indian_pines: Scene, srf: SpectralResponse) -> None:
+    """Noise-free: MSI == SRI_M x_3 P and HSI == degrade(SRI_H), bit for bit (float32)."""
+    for kind in DEGRADATION_KINDS:
+        pair = simulate_pair(indian_pines, srf, msi_shape=(96, 96), hsi_shape=(96, 96), degradation=kind,
+                             **misalignment("moderate"))
+        expected_msi = np.tensordot(pair.sri_m.astype(np.float64), pair.srf, axes=(2, 1)).astype(np.float32)
+        np.testing.assert_array_equal(pair.msi, expected_msi)
+        np.testing.assert_array_equal(pair.hsi, degrade(pair.sri_h, 4, kind))
+
+
+def test_footprints_and_thumbnail_in_meta(level_pairs: dict[str, FusionPair]) -> None:
+    pair = level_pairs["moderate"]
+    tr = pair.meta["transform"]
+    msi = np.asarray(tr["msi_corners"])
+    origin = np.asarray(tr["msi_origin"])
+    np.testing.assert_array_equal(msi, origin + np.array([[0, 0], [0, 80], [80, 80], [80, 0]]) - 0.5)
+    hsi = np.asarray(tr["hsi_corners"])
+    a = np.asarray(tr["hsi_to_scene"])
+    np.testing.assert_allclose(hsi[0], (a @ [-0.5, -0.5, 1])[:2])
+    side = np.linalg.norm(hsi[1] - hsi[0])
+    assert side == pytest.approx(80.0)
+    thumb = pair.meta["scene_thumbnail"]
+    rgb = np.asarray(thumb["rgb"])
+    assert rgb.shape == (49, 49, 3) and thumb["step"] == 3 and rgb.max() <= 255
+    hidden = pair.without_truth().meta
+    assert "scene_thumbnail" not in hidden and "transform" not in hidden
 
 
 @pytest.mark.parametrize("ratio", RATIOS)
