@@ -87,20 +87,42 @@ def build_pair(cfg: DictConfig) -> FusionPair:
 
 
 def score_output(pair: FusionPair, output: MethodOutput, perceptual: Any) -> dict[str, float | None]:
-    """Flat metrics for every product: scored against its ground truth, None where there is none."""
+    """Flat metrics for every product: scored against its ground truth, None where there is none.
+    Reference outputs (``output.references``) are scored under ``ref.<name>.<product>.<metric>``."""
     from fresco.metrics import SCORE_KEYS, score
 
     truth = {"m_sri": pair.sri_m, "h_sri": pair.sri_h}
     groups: dict[str, dict[str, float | None]] = {}
-    for key in PRODUCTS:
-        est, gt = getattr(output, key), truth[key]
-        if est is None or gt is None:
-            reason = "the method gives no estimate" if est is None else "the pair has no ground truth"
-            log.info("%s not scored: %s", key, reason)
-            groups[key] = dict.fromkeys(SCORE_KEYS, None)
-            continue
-        groups[key] = score(est, gt, pair.ratio, rgb_bands=pair.display_bands(), perceptual=perceptual)
+    outputs = [("", output)] + [(f"ref.{name}.", ref) for name, ref in output.references.items()]
+    for prefix, out in outputs:
+        for key in PRODUCTS:
+            est, gt = getattr(out, key), truth[key]
+            if est is None or gt is None:
+                if not prefix:
+                    reason = "the method gives no estimate" if est is None else "the pair has no ground truth"
+                    log.info("%s not scored: %s", key, reason)
+                groups[prefix + key] = dict.fromkeys(SCORE_KEYS, None)
+                continue
+            groups[prefix + key] = score(est, gt, pair.ratio, rgb_bands=pair.display_bands(), perceptual=perceptual)
     return results.flatten_metrics(groups)
+
+
+def make_monitor(pair: FusionPair) -> Any:
+    """``monitor(product, estimate) -> {psnr, ssim, sam, ergas}`` against the pair's ground truth
+    (None when the pair has none). Given to methods for LOGGING progress only."""
+    from fresco.metrics.quality import quality_metrics
+
+    truth = {"m_sri": pair.sri_m, "h_sri": pair.sri_h}
+    if all(v is None for v in truth.values()):
+        return None
+
+    def monitor(product: str, estimate: Any) -> dict[str, float]:
+        if truth.get(product) is None:
+            return {}
+        scores = quality_metrics(estimate, truth[product], pair.ratio)
+        return {f"{product}_{k}": float(v) for k, v in scores.items() if k in TABLE_METRICS}
+
+    return monitor
 
 
 def build_perceptual(cfg: DictConfig) -> Any:
@@ -113,16 +135,19 @@ def build_perceptual(cfg: DictConfig) -> Any:
 
 
 def print_table(metrics: dict[str, float | None], pair: FusionPair, title: str) -> None:
-    """Print the M-SRI / H-SRI metric table (rich)."""
+    """Print the M-SRI / H-SRI metric table (rich), with the references' H-SRI columns beside."""
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title)
     table.add_column("metric")
-    for key in PRODUCTS:
-        table.add_column(key.upper().replace("_", "-"), justify="right")
+    columns = [(key.upper().replace("_", "-"), key) for key in PRODUCTS]
+    refs = sorted({k.split(".")[1] for k in metrics if k.startswith("ref.")})
+    columns += [(f"{name} H-SRI", f"ref.{name}.h_sri") for name in refs]
+    for header, _ in columns:
+        table.add_column(header, justify="right")
     for name in TABLE_METRICS:
-        cells = [metrics.get(f"{key}.{name}") for key in PRODUCTS]
+        cells = [metrics.get(f"{prefix}.{name}") for _, prefix in columns]
         table.add_row(name.upper() + (" (deg)" if name == "sam" else ""),
                       *("n/a" if v is None else f"{v:.4f}" for v in cells))
     console = Console()
@@ -131,6 +156,10 @@ def print_table(metrics: dict[str, float | None], pair: FusionPair, title: str) 
     times = {k: v for k, v in metrics.items() if k.startswith("time_s.")}
     if overlap is not None:
         console.print(f"footprint overlap (fraction of the HSI footprint the MSI sees): {overlap:.3f}")
+    fit = metrics.get("fit.psnr")
+    if fit is not None:
+        console.print(f"model fit of the observed images (no ground truth), PSNR: MSI {metrics['fit.msi_psnr']:.2f}, "
+                      f"HSI {metrics['fit.hsi_psnr']:.2f}, mean {fit:.2f} dB")
     console.print("time (s): " + ", ".join(f"{k[7:]} {v:.2f}" for k, v in times.items() if v is not None))
 
 
@@ -170,7 +199,10 @@ def run_experiment(cfg: DictConfig) -> dict[str, float | None]:
         if done is not None:
             log.info("already completed with this config, kept as it is: %s", run_dir)
             return done
-    results.clear_results(run_dir)
+    # Checkpoints are only worth keeping for a resumed run of the same config.
+    keep_checkpoints = bool(cfg.get("resume")) and (run_dir / results.CONFIG_FILE).is_file() and (
+        (run_dir / results.CONFIG_FILE).read_text() == config_text)
+    results.clear_results(run_dir, checkpoints=not keep_checkpoints)
     results.atomic_write_text(run_dir / results.CONFIG_FILE, config_text)
     results.update_run_status(run_dir, status="running", run_name=cfg.run_name, method=cfg.method.name,
                               dataset=cfg.dataset.name, seed=int(cfg.seed), error=None, traceback=None)
@@ -187,46 +219,47 @@ def run_experiment(cfg: DictConfig) -> dict[str, float | None]:
 
 def _run(cfg: DictConfig, run_dir: Path, pl: Any) -> dict[str, float | None]:
     from fresco.loggers import build_loggers, log_run
-    from fresco.progress import stage_progress
 
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
     times: dict[str, float] = {}
     start = time.perf_counter()
-    with stage_progress(["data", "method", "metrics", "write"]) as advance:
-        t0 = time.perf_counter()
-        pair = build_pair(cfg)
-        times["data"] = time.perf_counter() - t0
-        advance()
+    log.info("[1/4] data: building the pair")
+    t0 = time.perf_counter()
+    pair = build_pair(cfg)
+    times["data"] = time.perf_counter() - t0
 
-        method: FusionMethod = instantiate_unwrapped(cfg.method, _convert_="all")
-        t0 = time.perf_counter()
-        output = method.run(pair.without_truth())
-        times["method"] = time.perf_counter() - t0
-        output.check_against(pair, method.name)
-        for stage, seconds in output.time_s.items():
-            times[f"method.{stage}"] = seconds
-        advance()
+    log.info("[2/4] method: %s", cfg.method.name)
+    method: FusionMethod = instantiate_unwrapped(cfg.method, _convert_="all")
+    if cfg.get("monitor", True):
+        method.monitor = make_monitor(pair)
+    t0 = time.perf_counter()
+    output = method.run(pair.without_truth())
+    times["method"] = time.perf_counter() - t0
+    output.check_against(pair, method.name)
+    for stage, seconds in output.time_s.items():
+        times[f"method.{stage}"] = seconds
 
-        t0 = time.perf_counter()
-        metrics = score_output(pair, output, build_perceptual(cfg))
-        times["metrics"] = time.perf_counter() - t0
-        if pair.meta.get("overlap") is not None:
-            metrics["pair.overlap"] = results.clean_metric(pair.meta["overlap"])
-        advance()
+    log.info("[3/4] metrics")
+    t0 = time.perf_counter()
+    metrics = score_output(pair, output, build_perceptual(cfg))
+    times["metrics"] = time.perf_counter() - t0
+    metrics.update({k: results.clean_metric(v) for k, v in output.diagnostics.items()})
+    if pair.meta.get("overlap") is not None:
+        metrics["pair.overlap"] = results.clean_metric(pair.meta["overlap"])
 
-        results.write_estimates(run_dir, m_sri=output.m_sri, h_sri=output.h_sri)
-        if cfg.save.pair:
-            from fresco.data.io import save_pair_npz
+    log.info("[4/4] writing results")
+    results.write_estimates(run_dir, m_sri=output.m_sri, h_sri=output.h_sri, **output.extras)
+    if cfg.save.pair:
+        from fresco.data.io import save_pair_npz
 
-            save_pair_npz(pair, run_dir / results.PAIR_FILE)
-        if cfg.save.figure:
-            from fresco.figures import run_figure
+        save_pair_npz(pair, run_dir / results.PAIR_FILE)
+    if cfg.save.figure:
+        from fresco.figures import run_figure
 
-            run_figure(pair, output.m_sri, output.h_sri, run_dir / results.FIGURE_FILE, title=cfg.run_name)
-        times["total"] = time.perf_counter() - start
-        metrics.update({f"time_s.{k}": v for k, v in times.items()})
-        results.write_metrics(run_dir, metrics)
-        advance()
+        run_figure(pair, output.m_sri, output.h_sri, run_dir / results.FIGURE_FILE, title=cfg.run_name)
+    times["total"] = time.perf_counter() - start
+    metrics.update({f"time_s.{k}": v for k, v in times.items()})
+    results.write_metrics(run_dir, metrics)
 
     log_run(build_loggers(cfg), cfg, metrics)
     print_table(metrics, pair, title=cfg.run_name)

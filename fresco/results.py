@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ ESTIMATES_FILE = "estimates.npz"
 RUN_FILE = "run.json"
 CONFIG_FILE = "config.yaml"
 PAIR_FILE = "pair.npz"
+#: Training checkpoints of the methods that train (stage 1 and stage 2).
+CHECKPOINT_DIR = "checkpoints"
 FIGURE_FILE = "figure.png"
 
 
@@ -73,10 +76,13 @@ def load_estimates(run_dir: str | Path) -> dict[str, np.ndarray]:
         return {k: data[k] for k in data.files}
 
 
-def clear_results(run_dir: str | Path) -> None:
-    """Remove the result files of an earlier run in ``run_dir`` so none can be mistaken for new ones."""
+def clear_results(run_dir: str | Path, checkpoints: bool = True) -> None:
+    """Remove the result files of an earlier run in ``run_dir`` so none can be mistaken for new ones
+    (and its training checkpoints, unless ``checkpoints=False``: a resumed run continues from them)."""
     for name in (METRICS_FILE, ESTIMATES_FILE, PAIR_FILE, FIGURE_FILE, RUN_FILE):
         (Path(run_dir) / name).unlink(missing_ok=True)
+    if checkpoints and (Path(run_dir) / CHECKPOINT_DIR).is_dir():
+        shutil.rmtree(Path(run_dir) / CHECKPOINT_DIR)
 
 
 def update_run_status(run_dir: str | Path, **fields: Any) -> dict[str, Any]:

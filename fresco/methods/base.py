@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -29,12 +29,18 @@ class MethodOutput:
     h_sri: (d*I_H, d*J_H, K_H) float32 estimate of the scene over the HSI footprint, or None.
     time_s: seconds per stage, e.g. {"m_sri": 1.2, "h_sri": 30.0}.
     extras: anything else worth keeping (endmembers, abundances, losses); arrays are saved.
+    diagnostics: scalars computed WITHOUT ground truth (e.g. ``fit.psnr``, how well the model
+        reproduces the observed images); written to ``metrics.json`` as they are.
+    references: other methods' outputs on the same pair (e.g. bicubic beside FRESCO), scored and
+        shown alongside under their names.
     """
 
     m_sri: np.ndarray | None = None
     h_sri: np.ndarray | None = None
     time_s: dict[str, float] = field(default_factory=dict)
     extras: dict[str, np.ndarray] = field(default_factory=dict)
+    diagnostics: dict[str, float] = field(default_factory=dict)
+    references: dict[str, MethodOutput] = field(default_factory=dict)
 
     def check_against(self, pair: FusionPair, method: str) -> None:
         """Raise ``ValueError`` when an estimate has the wrong shape or non-finite values."""
@@ -48,12 +54,18 @@ class MethodOutput:
                                  f"expected {expected[key]} for this pair")
             if not np.all(np.isfinite(est)):
                 raise ValueError(f"method '{method}' returned a {key} with NaN or Inf values")
+        for name, ref in self.references.items():
+            ref.check_against(pair, f"{method} (reference {name})")
 
 
 class FusionMethod(ABC):
     """Base class: subclasses set ``name`` and implement :meth:`run`."""
 
     name: str = "method"
+    #: Set by the pipeline when the pair has ground truth: ``monitor(product, estimate) -> scores``
+    #: (product ``"m_sri"`` or ``"h_sri"``). Methods may call it to LOG progress; they never see the
+    #: ground truth itself and must not use the scores for fitting or model selection.
+    monitor: Callable[[str, np.ndarray], dict[str, float]] | None = None
 
     @abstractmethod
     def run(self, pair: FusionPair) -> MethodOutput:

@@ -1,0 +1,5 @@
+"""Stage 1 (MSR): coupled block-term unmixing of the unregistered pair -> endmembers, abundances, M-SRI."""
+
+from fresco.msr.solver import BTDConfig, BTDResult, CoupledBTD, coupled_btd, registered_btd
+
+__all__ = ["BTDConfig", "BTDResult", "CoupledBTD", "coupled_btd", "registered_btd"]

@@ -1,0 +1,248 @@
+"""FRESCO as methods: stage 1 alone (``fresco_msr``), the co-registered LL1 upper bound
+(``registered_ll1``), the whole method (``fresco``) and its IAT ablation (``iat``).
+
+Stage 1 (:mod:`fresco.msr`) unmixes both images with shared endmembers -> M-SRI. Stage 2
+(:mod:`fresco.hsr`) learns one translator from coarse to fine abundance patches and applies it to
+the HSI's abundances -> H-SRI = ``clip(S^SR_H C^T, 0, 1)``.
+
+Every method here reports, besides its estimates, how well the model reproduces the OBSERVED
+images (``fit.msi_psnr``, ``fit.hsi_psnr``, ``fit.psnr``): the paper's rule for choosing
+hyperparameters without ground truth (method.md section 5; ``experiments/select_msr.sh``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fresco.data.pair import FusionPair
+from fresco.methods.base import FusionMethod, MethodOutput
+from fresco.msr.solver import BTDConfig, BTDResult
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Fresco", "FrescoMSR", "RegisteredLL1", "observed_fit"]
+
+DEVICES = ("auto", "cpu", "cuda")
+GPU_ACCELERATORS = ("gpu", "cuda", "auto")
+
+
+def _plain(value: Any) -> Any:
+    """A DictConfig/ListConfig (``_recursive_: false`` leaves them) as plain containers."""
+    from omegaconf import DictConfig, ListConfig, OmegaConf
+
+    if isinstance(value, DictConfig | ListConfig):
+        return OmegaConf.to_container(value, resolve=True)
+    return value
+
+
+def observed_fit(pair: FusionPair, result: BTDResult) -> dict[str, float]:
+    """PSNR (dB) of the model's reconstruction of the observed MSI (``S_M (P C)^T``) and HSI
+    (``S_H C^T``) and their mean: a ground-truth-free score for ranking hyperparameters."""
+    from fresco.metrics.quality import psnr
+
+    msi_model = result.abundances_m @ (pair.srf @ result.endmembers).T
+    scores = {"msi_psnr": psnr(msi_model, pair.msi), "hsi_psnr": psnr(result.hsi_reconstruction(), pair.hsi)}
+    scores["psnr"] = 0.5 * (scores["msi_psnr"] + scores["hsi_psnr"])
+    return {k: float(v) for k, v in scores.items()}
+
+
+class FrescoMSR(FusionMethod):
+    """Stage 1 alone: the M-SRI from the coupled unregistered block-term decomposition.
+
+    Args:
+        name: the method's name in results.
+        num_materials, lambda_lr, lambda_tv, lambda_sto, alpha, p, q, tau, eps, iterations, tol, init,
+            tv_boundary, restart, objective_every: :class:`~fresco.msr.solver.BTDConfig` (paper names).
+        seed: seeds the solver's start.
+        dtype: ``float64`` (reference) or ``float32``.
+        device: ``auto`` (the trainer's accelerator when it asks for a GPU and one is present), ``cpu``
+            or ``cuda``.
+        lightning: run the solver under a Lightning ``Trainer`` (progress bar, logging, checkpoints);
+            ``False`` runs the plain loop (no per-iteration framework overhead).
+        trainer: ``pytorch_lightning.Trainer`` arguments (the ``trainer`` config group).
+        checkpoint_dir: stage checkpoints go to ``<checkpoint_dir>/msr`` (and ``/hsr``); a run that finds
+            one resumes from it. ``None``: no checkpoints.
+        checkpoint_every, monitor_every: iterations between checkpoints / ground-truth monitoring.
+    """
+
+    name = "fresco_msr"
+
+    def __init__(self, name: str = "fresco_msr", *, seed: int = 0, dtype: str = "float64", device: str = "auto",
+                 lightning: bool = True, trainer: dict[str, Any] | None = None, checkpoint_dir: str | None = None,
+                 checkpoint_every: int = 50, monitor_every: int = 50, **stage1: Any) -> None:
+        self.name = name
+        self.btd_config = BTDConfig.from_kwargs(**_plain(stage1))
+        self.seed, self.dtype, self.lightning = int(seed), dtype, bool(lightning)
+        if device not in DEVICES:
+            raise ValueError(f"unknown device {device!r}; choose one of {DEVICES}")
+        self.device = device
+        self.trainer = {k: v for k, v in (_plain(trainer) or {}).items() if k != "_target_"}
+        self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
+        self.checkpoint_every, self.monitor_every = int(checkpoint_every), int(monitor_every)
+
+    # ----------------------------------------------------------------- helpers
+    def _torch_device(self) -> str:
+        import torch
+
+        if self.device != "auto":
+            if self.device == "cuda" and not torch.cuda.is_available():
+                raise RuntimeError("device=cuda was asked for but torch sees no CUDA device; use device=auto or cpu")
+            return self.device
+        wants_gpu = str(self.trainer.get("accelerator", "cpu")).lower() in GPU_ACCELERATORS
+        return "cuda" if wants_gpu and torch.cuda.is_available() else "cpu"
+
+    def _trainer_kwargs(self) -> dict[str, Any]:
+        kwargs = dict(self.trainer)
+        if self._torch_device() == "cpu":
+            kwargs["accelerator"] = "cpu"
+        return kwargs
+
+    def _stage_dir(self, stage: str) -> Path | None:
+        return None if self.checkpoint_dir is None else self.checkpoint_dir / stage
+
+    def _stage1_monitor(self):
+        if self.monitor is None:
+            return None
+        monitor = self.monitor
+        return lambda result: monitor("m_sri", result.m_sri())
+
+    def stage1(self, pair: FusionPair, degradation: tuple[Any, Any] | None = None) -> BTDResult:
+        """Run the coupled unmixing on ``pair`` (under Lightning unless ``lightning=False``)."""
+        if self.lightning:
+            from fresco.msr.module import fit_btd
+
+            return fit_btd(pair.msi, pair.hsi, pair.srf, self.btd_config, seed=self.seed, dtype=self.dtype,
+                           degradation=degradation, trainer_kwargs=self._trainer_kwargs(),
+                           checkpoint_dir=self._stage_dir("msr"), checkpoint_every=self.checkpoint_every,
+                           monitor=self._stage1_monitor(), monitor_every=self.monitor_every)
+        from fresco.msr.solver import coupled_btd
+
+        return coupled_btd(pair.msi, pair.hsi, pair.srf, config=self.btd_config, seed=self.seed, dtype=self.dtype,
+                           device=self._torch_device(), degradation=degradation)
+
+    @staticmethod
+    def stage1_output(pair: FusionPair, result: BTDResult, times: dict[str, float]) -> MethodOutput:
+        fit = observed_fit(pair, result)
+        diagnostics = {f"fit.{k}": v for k, v in fit.items()}
+        diagnostics.update({"fit.iterations": float(result.iterations), "fit.converged": float(result.converged),
+                            "fit.objective": result.history[-1]["objective"] if result.history else float("nan")})
+        extras = {"endmembers": result.endmembers.astype(np.float32),
+                  "abundances_m": result.abundances_m.astype(np.float32),
+                  "abundances_h": result.abundances_h.astype(np.float32)}
+        return MethodOutput(m_sri=result.m_sri(), time_s=times, extras=extras, diagnostics=diagnostics)
+
+    def run(self, pair: FusionPair) -> MethodOutput:
+        times: dict[str, float] = {}
+        with self.timed(times, "m_sri"):
+            result = self.stage1(pair)
+        log.info("stage 1: %d iterations in %.1f s (converged: %s)", result.iterations, result.time_s,
+                 result.converged)
+        return self.stage1_output(pair, result, times)
+
+
+class RegisteredLL1(FrescoMSR):
+    """The co-registered coupled LL1 model (method.md section 3, "Registered variant"): one abundance
+    set on the MSI grid; the HSI is its blur + downsampling. An upper bound for perfectly registered
+    pairs (``misalignment=none``, equal footprints); it gives the M-SRI and, since the footprints are
+    the same, the H-SRI too.
+
+    Args:
+        degradation, sigma, kernel_size: the assumed spatial degradation (``fresco.data.simulate.degrade``).
+        Other arguments: as :class:`FrescoMSR`.
+    """
+
+    name = "registered_ll1"
+
+    def __init__(self, name: str = "registered_ll1", *, degradation: str = "gaussian", sigma: float | None = None,
+                 kernel_size: int | None = None, **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
+        self.degradation, self.sigma, self.kernel_size = degradation, sigma, kernel_size
+
+    def run(self, pair: FusionPair) -> MethodOutput:
+        from fresco.data.simulate import degradation_matrix
+
+        d = pair.ratio
+        if pair.msi.shape[:2] != (d * pair.hsi.shape[0], d * pair.hsi.shape[1]):
+            raise ValueError(
+                f"registered_ll1 needs co-registered images on the same footprint (MSI grid = ratio x HSI grid); "
+                f"got MSI {pair.msi.shape[:2]}, HSI {pair.hsi.shape[:2]}, ratio {d}. Use misalignment=none with "
+                f"equal footprints (dataset.footprint.msi_shape = hsi_shape)")
+        ops = tuple(degradation_matrix(n, d, self.degradation, self.sigma, self.kernel_size)
+                    for n in pair.msi.shape[:2])
+        times: dict[str, float] = {}
+        with self.timed(times, "m_sri"):
+            result = self.stage1(pair, degradation=ops)
+        out = self.stage1_output(pair, result, times)
+        out.h_sri = out.m_sri.copy()   # same footprint: the one abundance set gives both
+        return out
+
+
+class Fresco(FrescoMSR):
+    """FRESCO end to end: stage 1 (M-SRI), then stage 2 (H-SRI).
+
+    Args:
+        hsr: stage-2 settings (:class:`fresco.hsr.HSRConfig` fields; the ``hsr`` config group, chosen
+            by the profile).
+        independent: ``True`` = the IAT ablation (one translator and discriminator per material, same budget).
+        compare_with: interpolation baselines (``bicubic``, ``lanczos``) run on the same pair and scored
+            alongside, so the table shows the gain over plain interpolation.
+        Other arguments: as :class:`FrescoMSR` (stage-1 hyperparameters by their paper names).
+    """
+
+    name = "fresco"
+
+    def __init__(self, name: str = "fresco", *, hsr: dict[str, Any] | None = None, independent: bool = False,
+                 compare_with: Sequence[str] = ("bicubic", "lanczos"), **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
+        from fresco.hsr import HSRConfig
+
+        settings = dict(_plain(hsr) or {})
+        settings["independent"] = bool(independent) or bool(settings.get("independent", False))
+        known = {f.name for f in fields(HSRConfig)}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise TypeError(f"unknown stage-2 (hsr) setting(s) {unknown}; known: {sorted(known)}")
+        if "betas" in settings:
+            settings["betas"] = tuple(settings["betas"])
+        self.hsr_config = HSRConfig(**settings)
+        from fresco.methods.interpolation import KERNELS
+
+        bad = [k for k in _plain(compare_with) or () if k not in KERNELS]
+        if bad:
+            raise ValueError(f"compare_with names unknown baselines {bad}; choose from {sorted(KERNELS)}")
+        self.compare_with = tuple(_plain(compare_with) or ())
+
+    def run(self, pair: FusionPair) -> MethodOutput:
+        from fresco.hsr import super_resolve, train_translator
+
+        times: dict[str, float] = {}
+        with self.timed(times, "m_sri"):
+            result = self.stage1(pair)
+        out = self.stage1_output(pair, result, times)
+        endmembers = result.endmembers
+        eval_fn = None
+        if self.monitor is not None:
+            monitor = self.monitor
+
+            def eval_fn(abundances: np.ndarray) -> dict[str, float]:
+                return monitor("h_sri", np.clip(abundances @ endmembers.T, 0.0, 1.0))
+
+        with self.timed(times, "h_sri"):
+            translator = train_translator(result.abundances_m, result.abundances_h, pair.ratio, self.hsr_config,
+                                          seed=self.seed, trainer_kwargs=self._trainer_kwargs(),
+                                          checkpoint_dir=self._stage_dir("hsr"), eval_fn=eval_fn)
+            abundances = super_resolve(translator, result.abundances_h, pair.ratio)
+            out.h_sri = np.clip(abundances @ endmembers.T, 0.0, 1.0).astype(np.float32)
+        out.extras["abundances_h_sr"] = abundances.astype(np.float32)
+        out.diagnostics["fit.hsr_iterations"] = float(translator.iteration)
+        for kernel in self.compare_with:
+            from fresco.methods.interpolation import InterpolationBaseline
+
+            out.references[kernel] = InterpolationBaseline(name=kernel, kernel=kernel).run(pair)
+        return out
