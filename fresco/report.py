@@ -4,6 +4,7 @@ Writes into ``DIR/report/`` (or ``--out``):
     runs.csv       one row per run: its swept parameters, status, every metric
     summary.csv    per group of swept parameters (seed excluded): n, mean and std of every metric
     summary.md     the markdown table, "mean +- std" over seeds, empty where a metric is unavailable
+    selected.json  with --select KEY: the setting with the best mean KEY (e.g. fit.psnr)
     figures/*.png  RGB composites and error maps of the first completed run of each group
 and prints the markdown table. Failed runs are listed with their error, never silently dropped.
 """
@@ -166,9 +167,29 @@ def _csv(df: pd.DataFrame, path: Path) -> None:
     results.atomic_write_text(path, buf.getvalue())
 
 
+def select_setting(summary: pd.DataFrame, keys: list[str], key: str, minimise: bool = False) -> dict[str, Any]:
+    """The group whose mean ``key`` is best (highest, or lowest with ``minimise``): its parameters,
+    run count and every metric mean. Meant for ground-truth-free keys such as ``fit.psnr``."""
+    column = f"{key}.mean"
+    if column not in summary.columns:
+        known = sorted(c[:-5] for c in summary.columns if c.endswith(".mean"))
+        raise ValueError(f"--select names a key no run has: {key}; available: {known}")
+    ranked = summary.dropna(subset=[column])
+    if ranked.empty:
+        raise ValueError(f"--select {key}: no completed run has a value for it")
+    best = ranked.loc[ranked[column].idxmin() if minimise else ranked[column].idxmax()]
+    return {"select": key, "minimise": minimise, "params": {k[6:]: best[k] for k in keys}, "n": int(best["n"]),
+            "metrics": {c[:-5]: (None if pd.isna(best[c]) else float(best[c]))
+                        for c in summary.columns if c.endswith(".mean")}}
+
+
 def report(root: str | Path, out: str | Path | None = None, metrics: list[str] | None = None,
-           figures: bool = True) -> str:
-    """Aggregate the runs under ``root``; write CSV/markdown/figures and return the markdown."""
+           figures: bool = True, select: str | None = None, minimise: bool = False) -> str:
+    """Aggregate the runs under ``root``; write CSV/markdown/figures and return the markdown.
+
+    With ``select`` (a metrics key), the groups are ranked by its mean and the best setting is
+    written to ``selected.json`` and named in the markdown (the paper's rule: rank by the fit of the
+    OBSERVED images, ``fit.psnr``, never by ground-truth scores)."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a directory; pass a run directory or a sweep directory "
@@ -189,7 +210,19 @@ def report(root: str | Path, out: str | Path | None = None, metrics: list[str] |
         if unknown:
             known = sorted(c[:-5] for c in summary.columns if c.endswith(".mean"))
             raise ValueError(f"--metrics names keys no run has: {unknown}; available: {known}")
-    text += markdown_table(summary, keys, list(metrics or DEFAULT_TABLE_METRICS))
+    chosen = None
+    if select:
+        chosen = select_setting(summary, keys, select, minimise)
+        summary = summary.sort_values(f"{select}.mean", ascending=minimise, na_position="last", kind="stable")
+    shown = list(metrics or DEFAULT_TABLE_METRICS)
+    if select and select not in shown:
+        shown.insert(0, select)
+    text += markdown_table(summary, keys, shown)
+    if chosen is not None:
+        setting = ", ".join(f"{k}={v}" for k, v in chosen["params"].items()) or "(one setting)"
+        text += (f"\n## Selected by {'lowest' if minimise else 'highest'} {select}\n\n{setting} "
+                 f"({chosen['n']} runs; {select} = {chosen['metrics'][select]:.4f})\n")
+        results.atomic_write_json(out / "selected.json", chosen)
     failed = runs[runs["status"] != "completed"]
     if len(failed):
         text += "\n## Runs that did not complete\n\n"
@@ -208,10 +241,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metrics", default=None,
                         help="comma-separated metrics.json keys for the markdown table")
     parser.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    parser.add_argument("--select", default=None,
+                        help="rank settings by this metrics key and name the best (e.g. fit.psnr: the model's fit "
+                             "of the observed images, the ground-truth-free rule of the paper)")
+    parser.add_argument("--minimise", action="store_true", help="with --select: lower is better")
     args = parser.parse_args(argv)
     try:
         text = report(args.dir, args.out, args.metrics.split(",") if args.metrics else None,
-                      figures=not args.no_figures)
+                      figures=not args.no_figures, select=args.select, minimise=args.minimise)
     except (FileNotFoundError, ValueError) as exc:
         print(f"fresco report: {exc}", file=sys.stderr)
         return 2
