@@ -52,6 +52,25 @@ def _task(cfg: DictConfig) -> float | None:
     return None
 
 
+def auto_profile(argv: list[str]) -> list[str]:
+    """Append ``profile=paper`` when a CUDA device is present and the user chose no profile:
+    the budgets follow the machine unless set (``profile=cpu`` keeps the small ones on a GPU)."""
+    if any(a.split("=", 1)[0].lstrip("+~") == "profile" for a in argv if "=" in a):
+        return argv
+    if any(a in ("--help", "-h", "--hydra-help") for a in argv):
+        return argv
+    try:
+        import torch
+
+        has_cuda = torch.cuda.is_available()
+    except Exception:  # noqa: BLE001 - a broken CUDA setup must not stop a CPU run
+        has_cuda = False
+    if has_cuda:
+        log.info("a CUDA device is present: profile=paper (pass profile=cpu for the small budgets)")
+        return [*argv, "profile=paper"]
+    return argv
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: `fresco report ...` goes to the report, anything else to Hydra."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -59,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
         from fresco.report import main as report_main
 
         raise SystemExit(report_main(argv[1:]))
-    sys.argv = [sys.argv[0] if sys.argv else "fresco", *argv]
+    sys.argv = [sys.argv[0] if sys.argv else "fresco", *auto_profile(argv)]
     app = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")(_task)
     app()
 

@@ -85,3 +85,15 @@ def test_wandb_logger_writes_an_offline_run(tmp_path):
     (run_file,) = tmp_path.rglob("offline-run-*/run-*.wandb")
     assert run_file.stat().st_size > 0
     assert list(tmp_path.rglob("logs/metrics.csv"))  # the CSV logger comes along
+
+
+def test_profile_follows_the_device_unless_set(monkeypatch):
+    import torch
+
+    from fresco.cli import auto_profile
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert auto_profile(["method=fresco"]) == ["method=fresco", "profile=paper"]
+    assert auto_profile(["profile=cpu"]) == ["profile=cpu"]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert auto_profile(["method=fresco"]) == ["method=fresco"]
