@@ -69,14 +69,19 @@ class FrescoMSR(FusionMethod):
         checkpoint_dir: stage checkpoints go to ``<checkpoint_dir>/msr`` (and ``/hsr``); a run that finds
             one resumes from it. ``None``: no checkpoints.
         checkpoint_every, monitor_every: iterations between checkpoints / ground-truth monitoring.
+        estimate_srf: ignore the pair's ``P`` and estimate it from the two images
+            (:func:`fresco.msr.srf_estimation.estimate_srf`, registration-free); when the pair has a ``P``
+            its error is reported as ``fit.srf_*``. ``srf_estimation``: that function's keyword arguments.
     """
 
     name = "fresco_msr"
 
     def __init__(self, name: str = "fresco_msr", *, seed: int = 0, dtype: str = "float64", device: str = "auto",
                  lightning: bool = True, trainer: dict[str, Any] | None = None, checkpoint_dir: str | None = None,
-                 checkpoint_every: int = 50, monitor_every: int = 50, **stage1: Any) -> None:
+                 checkpoint_every: int = 50, monitor_every: int = 50, estimate_srf: bool = False,
+                 srf_estimation: dict[str, Any] | None = None, **stage1: Any) -> None:
         self.name = name
+        self.estimate_srf, self.srf_estimation = bool(estimate_srf), dict(_plain(srf_estimation) or {})
         self.btd_config = BTDConfig.from_kwargs(**_plain(stage1))
         self.seed, self.dtype, self.lightning = int(seed), dtype, bool(lightning)
         if device not in DEVICES:
@@ -112,6 +117,23 @@ class FrescoMSR(FusionMethod):
         monitor = self.monitor
         return lambda result: monitor("m_sri", result.m_sri())
 
+    def with_estimated_srf(self, pair: FusionPair) -> tuple[FusionPair, dict[str, float]]:
+        """``pair`` with ``P`` replaced by its registration-free estimate (when ``estimate_srf``), and
+        the estimate's error against the pair's own ``P`` as diagnostics."""
+        if not self.estimate_srf:
+            return pair, {}
+        import dataclasses
+
+        from fresco.msr.srf_estimation import estimate_srf, srf_error
+
+        opts = {"seed": self.seed, **self.srf_estimation}
+        estimate = estimate_srf(pair.msi, pair.hsi, pair.wavelengths, pair.ratio, **opts)
+        errors = srf_error(estimate, pair.srf, wavelengths=pair.wavelengths, hsi=pair.hsi)
+        diagnostics = {f"fit.srf_{k}": float(v) for k, v in errors.items() if np.ndim(v) == 0
+                       and isinstance(v, int | float | np.floating)}
+        log.info("estimated the SRF from the images (error against the given one: %s)", diagnostics)
+        return dataclasses.replace(pair, srf=estimate), diagnostics
+
     def stage1(self, pair: FusionPair, degradation: tuple[Any, Any] | None = None) -> BTDResult:
         """Run the coupled unmixing on ``pair`` (under Lightning unless ``lightning=False``)."""
         if self.lightning:
@@ -140,10 +162,13 @@ class FrescoMSR(FusionMethod):
     def run(self, pair: FusionPair) -> MethodOutput:
         times: dict[str, float] = {}
         with self.timed(times, "m_sri"):
+            pair, srf_diagnostics = self.with_estimated_srf(pair)
             result = self.stage1(pair)
         log.info("stage 1: %d iterations in %.1f s (converged: %s)", result.iterations, result.time_s,
                  result.converged)
-        return self.stage1_output(pair, result, times)
+        out = self.stage1_output(pair, result, times)
+        out.diagnostics.update(srf_diagnostics)
+        return out
 
 
 class RegisteredLL1(FrescoMSR):
@@ -223,8 +248,10 @@ class Fresco(FrescoMSR):
 
         times: dict[str, float] = {}
         with self.timed(times, "m_sri"):
+            pair, srf_diagnostics = self.with_estimated_srf(pair)
             result = self.stage1(pair)
         out = self.stage1_output(pair, result, times)
+        out.diagnostics.update(srf_diagnostics)
         endmembers = result.endmembers
         eval_fn = None
         if self.monitor is not None:

@@ -85,3 +85,11 @@ def test_registered_ll1_runs_on_registered_pairs_and_explains_misaligned_ones(co
                       "method.iterations=2", "logger=none", output_dir=tmp_path / "bad")
     with pytest.raises(ValueError, match="misalignment=none"):
         run_experiment(cfg)
+
+
+def test_fresco_msr_can_estimate_the_srf_and_reports_its_error(compose_cfg, tmp_path):
+    overrides = ["experiment=smoke", "method=fresco_msr", "method.estimate_srf=true", "method.iterations=30",
+                 "method.init=vca", "method.lightning=false", "logger=none", "save.figure=false"]
+    metrics = run_experiment(compose_cfg(*overrides, output_dir=tmp_path / "est"))
+    assert 0.0 <= metrics["fit.srf_rel_projection"] < 0.2
+    assert metrics["fit.srf_rel_fro"] is not None and metrics["m_sri.psnr"] > 20
