@@ -5,6 +5,7 @@
 set -euo pipefail
 FRESCO=${FRESCO:-fresco}
 command -v "$FRESCO" >/dev/null || FRESCO=.venv/bin/fresco
-"$FRESCO" experiment=select_msr "$@"
-"$FRESCO" report outputs/experiments/select_msr --select fit.psnr \
+OUT=${FRESCO_OUTPUTS:-outputs}
+"$FRESCO" experiment=select_msr paths.output_root="$OUT" "$@"
+"$FRESCO" report "$OUT/experiments/select_msr" --select fit.psnr \
   --metrics fit.psnr,fit.msi_psnr,fit.hsi_psnr,m_sri.psnr,m_sri.ssim,m_sri.sam,time_s.total
