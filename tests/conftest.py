@@ -16,7 +16,10 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 @pytest.fixture
 def compose_cfg(tmp_path):
-    """``compose_cfg(*overrides)`` -> the composed config with its output dir in ``tmp_path``."""
+    """``compose_cfg(*overrides)`` -> the composed config with its output dir in ``tmp_path``.
+
+    The app's default method is FRESCO (minutes on a CPU); a test that names neither a method nor an
+    experiment preset gets the fast ``bicubic`` baseline instead."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
@@ -26,7 +29,8 @@ def compose_cfg(tmp_path):
         GlobalHydra.instance().clear()
         with initialize_config_dir(version_base="1.3", config_dir=str(config_dir())):
             out = output_dir or tmp_path / "run"
-            return compose("config", overrides=[f"paths.output_dir={out}", *overrides])
+            fast = [] if any(o.startswith(("method=", "experiment=")) for o in overrides) else ["method=bicubic"]
+            return compose("config", overrides=[f"paths.output_dir={out}", *fast, *overrides])
 
     yield _compose
     GlobalHydra.instance().clear()
