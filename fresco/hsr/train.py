@@ -11,9 +11,7 @@ already reached the budget is loaded without training.
 from __future__ import annotations
 
 import logging
-import os
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,15 +21,15 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
+from fresco.checkpoint import LAST_CHECKPOINT, IterationCheckpoint, quiet_lightning
 from fresco.hsr.config import HSRConfig
 from fresco.hsr.inference import TrainedTranslator, super_resolve
 from fresco.hsr.module import ITERATION_KEY, HSRModule
 
-__all__ = ["EvaluationCallback", "IterationCheckpoint", "train_translator"]
+__all__ = ["EvaluationCallback", "train_translator"]
 
 log = logging.getLogger(__name__)
 
-LAST_CHECKPOINT = "last.ckpt"
 #: Tolerance on negative abundances (stage-1 output is projected onto >= 0; round-off only).
 NEGATIVE_TOL = 1e-6
 
@@ -42,24 +40,6 @@ class _Ticks(IterableDataset):
     def __iter__(self):
         while True:
             yield torch.zeros(())
-
-
-class IterationCheckpoint(pl.Callback):
-    """Write ``<dirpath>/last.ckpt`` atomically every ``every`` iterations and when training ends."""
-
-    def __init__(self, dirpath: str | Path, every: int) -> None:
-        self.dirpath, self.every = Path(dirpath), int(every)
-
-    def save(self, trainer: pl.Trainer) -> None:
-        self.dirpath.mkdir(parents=True, exist_ok=True)
-        final, tmp = self.dirpath / LAST_CHECKPOINT, self.dirpath / (LAST_CHECKPOINT + ".tmp")
-        trainer.save_checkpoint(tmp, weights_only=False)
-        if trainer.is_global_zero:
-            os.replace(tmp, final)
-
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: HSRModule, *args: Any) -> None:
-        if pl_module.iteration % self.every == 0 or pl_module.done:
-            self.save(trainer)
 
 
 class EvaluationCallback(pl.Callback):
@@ -175,13 +155,9 @@ def train_translator(abundances_m: np.ndarray, abundances_h: np.ndarray, ratio: 
                                             config.eval_every))
     kwargs.update(callbacks=callbacks, max_epochs=1, max_steps=-1, limit_train_batches=None, num_sanity_val_steps=0)
     kwargs.setdefault("log_every_n_steps", config.log_every)
-    trainer = pl.Trainer(**kwargs)
     loader = DataLoader(_Ticks(), batch_size=None, num_workers=0)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-        warnings.filterwarnings("ignore", message=".*IterableDataset.*")
-        warnings.filterwarnings("ignore", message=".*is not resumable.*")
-        warnings.filterwarnings("ignore", message=".*treespec.*")  # a Lightning-internal deprecation
+    with quiet_lightning():
+        trainer = pl.Trainer(**kwargs)
         trainer.fit(module, train_dataloaders=loader, ckpt_path=ckpt_path)
     seconds = time.perf_counter() - start
     return TrainedTranslator(module, config, ratio, module.iteration, module.history, seconds)
