@@ -45,7 +45,8 @@ class IterationCheckpoint(pl.Callback):
 
 
 #: Lightning's informational chatter (device summary, adverts) that says nothing about the run.
-_CHATTY_LOGGERS = ("pytorch_lightning.utilities.rank_zero", "pytorch_lightning.accelerators.cuda")
+_CHATTY_LOGGERS = ("pytorch_lightning.utilities.rank_zero", "pytorch_lightning.accelerators.cuda",
+                   "pytorch_lightning.trainer.connectors.checkpoint_connector")
 _EXPECTED_WARNINGS = (".*configure_optimizers. returned .None.*", ".*does not have many workers.*",
                       ".*treespec.*", ".*IterableDataset.*", ".*is not resumable.*")
 
