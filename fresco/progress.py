@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -17,21 +15,6 @@ def progress_enabled() -> bool:
 def make_progress() -> Progress:
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                     TimeElapsedColumn(), transient=True, disable=not progress_enabled())
-
-
-@contextmanager
-def stage_progress(stages: Sequence[str]) -> Iterator[Callable[[], None]]:
-    """Show a bar over named stages; the caller calls ``advance()`` after each one."""
-    with make_progress() as progress:
-        task = progress.add_task(stages[0], total=len(stages))
-        done = 0
-
-        def advance() -> None:
-            nonlocal done
-            done += 1
-            progress.update(task, advance=1, description=stages[min(done, len(stages) - 1)])
-
-        yield advance
 
 
 def track(iterable, total: int | None = None, description: str = "working"):

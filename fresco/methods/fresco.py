@@ -69,6 +69,8 @@ class FrescoMSR(FusionMethod):
         checkpoint_dir: stage checkpoints go to ``<checkpoint_dir>/msr`` (and ``/hsr``); a run that finds
             one resumes from it. ``None``: no checkpoints.
         checkpoint_every, monitor_every: iterations between checkpoints / ground-truth monitoring.
+        log_dir: each stage's Lightning metrics go to ``<log_dir>/<msr|hsr>/metrics.csv`` (unless the
+            trainer config names a logger). ``None``: not logged.
         estimate_srf: ignore the pair's ``P`` and estimate it from the two images
             (:func:`fresco.msr.srf_estimation.estimate_srf`, registration-free); when the pair has a ``P``
             its error is reported as ``fit.srf_*``. ``srf_estimation``: that function's keyword arguments.
@@ -79,7 +81,7 @@ class FrescoMSR(FusionMethod):
     def __init__(self, name: str = "fresco_msr", *, seed: int = 0, dtype: str = "float64", device: str = "auto",
                  lightning: bool = True, trainer: dict[str, Any] | None = None, checkpoint_dir: str | None = None,
                  checkpoint_every: int = 50, monitor_every: int = 50, estimate_srf: bool = False,
-                 srf_estimation: dict[str, Any] | None = None, **stage1: Any) -> None:
+                 srf_estimation: dict[str, Any] | None = None, log_dir: str | None = None, **stage1: Any) -> None:
         self.name = name
         self.estimate_srf, self.srf_estimation = bool(estimate_srf), dict(_plain(srf_estimation) or {})
         self.btd_config = BTDConfig.from_kwargs(**_plain(stage1))
@@ -89,6 +91,7 @@ class FrescoMSR(FusionMethod):
         self.device = device
         self.trainer = {k: v for k, v in (_plain(trainer) or {}).items() if k != "_target_"}
         self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
+        self.log_dir = None if log_dir is None else Path(log_dir)
         self.checkpoint_every, self.monitor_every = int(checkpoint_every), int(monitor_every)
 
     # ----------------------------------------------------------------- helpers
@@ -102,10 +105,16 @@ class FrescoMSR(FusionMethod):
         wants_gpu = str(self.trainer.get("accelerator", "cpu")).lower() in GPU_ACCELERATORS
         return "cuda" if wants_gpu and torch.cuda.is_available() else "cpu"
 
-    def _trainer_kwargs(self) -> dict[str, Any]:
+    def _trainer_kwargs(self, stage: str) -> dict[str, Any]:
+        """The trainer group's arguments for one stage; with ``log_dir`` and no logger configured, a
+        CSV logger writing ``<log_dir>/<stage>/metrics.csv`` (the stage's losses and monitor scores)."""
         kwargs = dict(self.trainer)
         if self._torch_device() == "cpu":
             kwargs["accelerator"] = "cpu"
+        if self.log_dir is not None and not kwargs.get("logger"):
+            from pytorch_lightning.loggers import CSVLogger
+
+            kwargs["logger"] = CSVLogger(save_dir=str(self.log_dir), name=stage, version="")
         return kwargs
 
     def _stage_dir(self, stage: str) -> Path | None:
@@ -140,7 +149,7 @@ class FrescoMSR(FusionMethod):
             from fresco.msr.module import fit_btd
 
             return fit_btd(pair.msi, pair.hsi, pair.srf, self.btd_config, seed=self.seed, dtype=self.dtype,
-                           degradation=degradation, trainer_kwargs=self._trainer_kwargs(),
+                           degradation=degradation, trainer_kwargs=self._trainer_kwargs("msr"),
                            checkpoint_dir=self._stage_dir("msr"), checkpoint_every=self.checkpoint_every,
                            monitor=self._stage1_monitor(), monitor_every=self.monitor_every)
         from fresco.msr.solver import coupled_btd
@@ -270,7 +279,7 @@ class Fresco(FrescoMSR):
 
         with self.timed(times, "h_sri"):
             translator = train_translator(result.abundances_m, result.abundances_h, pair.ratio, self.hsr_config,
-                                          seed=self.seed, trainer_kwargs=self._trainer_kwargs(),
+                                          seed=self.seed, trainer_kwargs=self._trainer_kwargs("hsr"),
                                           checkpoint_dir=self._stage_dir("hsr"), eval_fn=eval_fn)
             abundances = super_resolve(translator, result.abundances_h, pair.ratio)
             out.h_sri = np.clip(abundances @ endmembers.T + misfit_up, 0.0, 1.0).astype(np.float32)

@@ -101,7 +101,7 @@ class BTDModule(pl.LightningModule):
         if self.monitor is not None and (solver.iteration % self.monitor_every == 0 or solver.done):
             scores = self.monitor(solver.result())
             self.log_dict({f"msr/monitor/{k}": float(v) for k, v in scores.items() if v is not None},
-                          on_epoch=True, batch_size=1)
+                          on_step=False, on_epoch=True, batch_size=1)
         if solver.done:
             self.trainer.should_stop = True
         return None
@@ -138,6 +138,7 @@ def fit_btd(msi: np.ndarray, hsi: np.ndarray, srf: np.ndarray, config: BTDConfig
     kwargs.setdefault("enable_model_summary", False)
     kwargs.setdefault("logger", False)
     kwargs.setdefault("num_sanity_val_steps", 0)
+    kwargs.setdefault("log_every_n_steps", 1)   # one batch per epoch: log every iteration
     kwargs["enable_checkpointing"] = False   # IterationCheckpoint below, on the solver's own counter
     callbacks = list(kwargs.pop("callbacks", None) or [])
     ckpt_path = None
