@@ -48,7 +48,11 @@ class HSRConfig:
     window ``stride`` (ref 1), ``inference_batch_size`` windows per forward pass. ``add_hsi_misfit``
     (applied by :class:`fresco.methods.fresco.Fresco`, ref off): add the bicubic upsampling of stage
     1's misfit of the HSI, ``Y_H - S_H C^T``, to the H-SRI, so an untrained residual translator gives
-    exactly the bicubic interpolation of the HSI.
+    exactly the bicubic interpolation of the HSI. ``preserve_total`` and ``back_projection`` (also
+    applied by :class:`fresco.methods.fresco.Fresco`, ref off; :mod:`fresco.hsr.consistency`): the
+    translated maps' per-pixel sum is set to the bicubic interpolation of the coarse maps' sum, and
+    the H-SRI gets ``back_projection`` steps of iterative back-projection onto the HSI with the
+    assumed Gaussian degradation (``warm_start_sigma``).
     IAT: ``independent=True`` trains one f, g and single-head D per material (same budget).
     Bookkeeping: ``checkpoint_every`` iterations, ``eval_every`` iterations for the optional
     evaluation hook (0 = only at the end), ``log_every``.
@@ -88,6 +92,8 @@ class HSRConfig:
     stride: int = 1
     inference_batch_size: int = 256
     add_hsi_misfit: bool = False
+    preserve_total: bool = False
+    back_projection: int = 0
     independent: bool = False
     checkpoint_every: int = 100
     eval_every: int = 0
@@ -105,6 +111,8 @@ class HSRConfig:
                      "unet_width", "inv_width", "disc_width"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"HSRConfig.{name} must be a positive integer; got {getattr(self, name)}")
+        if int(self.back_projection) < 0:
+            raise ValueError(f"HSRConfig.back_projection must be >= 0 (0 = off); got {self.back_projection}")
         if not 0.0 <= self.side_prob <= 1.0:
             raise ValueError(f"side_prob must be in [0, 1]; got {self.side_prob}")
 
@@ -137,6 +145,8 @@ CPU_OVERRIDES: dict[str, Any] = {
     "lr": 5e-5,
     "inference_bn": "eval",
     "add_hsi_misfit": True,
+    "preserve_total": True,
+    "back_projection": 5,
     "checkpoint_every": 50,
 }
 
