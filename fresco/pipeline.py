@@ -142,7 +142,7 @@ def print_table(metrics: dict[str, float | None], pair: FusionPair, title: str) 
     table = Table(title=title)
     table.add_column("metric")
     columns = [(key.upper().replace("_", "-"), key) for key in PRODUCTS]
-    refs = sorted({k.split(".")[1] for k in metrics if k.startswith("ref.")})
+    refs = list(dict.fromkeys(k.split(".")[1] for k in metrics if k.startswith("ref.")))  # compare_with order
     columns += [(f"{name} H-SRI", f"ref.{name}.h_sri") for name in refs]
     for header, _ in columns:
         table.add_column(header, justify="right")

@@ -116,18 +116,33 @@ def spectral_upsample(msi: np.ndarray, hsi: np.ndarray, srf: np.ndarray, rank: i
 
 
 class InterpolationBaseline(FusionMethod):
-    """H-SRI by ``kernel`` interpolation of the HSI; M-SRI by least-squares spectral upsampling."""
+    """H-SRI by ``kernel`` interpolation of the HSI; M-SRI by least-squares spectral upsampling.
+
+    ``back_projection > 0`` (method ``bicubic_bp``) refines the interpolated H-SRI by that many steps
+    of iterative back-projection onto the HSI with an assumed Gaussian blur of ``sigma`` fine pixels
+    (``None``: FWHM = d), see :func:`fresco.hsr.consistency.back_project`: the model-based reference
+    for FRESCO's own back-projection step.
+    """
 
     def __init__(self, name: str = "bicubic", kernel: str = "bicubic",
-                 spectral_rank: int | None = DEFAULT_SPECTRAL_RANK, noise_var: float | None = None) -> None:
+                 spectral_rank: int | None = DEFAULT_SPECTRAL_RANK, noise_var: float | None = None,
+                 back_projection: int = 0, sigma: float | None = None) -> None:
         if kernel not in KERNELS:
             raise ValueError(f"unknown interpolation kernel '{kernel}'; choose one of {sorted(KERNELS)}")
+        if int(back_projection) < 0:
+            raise ValueError(f"back_projection must be >= 0 (0 = plain interpolation); got {back_projection}")
         self.name, self.kernel, self.spectral_rank, self.noise_var = name, kernel, spectral_rank, noise_var
+        self.back_projection, self.sigma = int(back_projection), sigma
 
     def run(self, pair: FusionPair) -> MethodOutput:
         times: dict[str, float] = {}
         with self.timed(times, "h_sri"):
             h_sri = upsample(pair.hsi, pair.ratio, self.kernel, pair.meta.get("degradation", {}).get("phase"))
+            if self.back_projection:
+                from fresco.hsr.consistency import back_project
+
+                h_sri = back_project(h_sri, pair.hsi, pair.ratio, self.back_projection, sigma=self.sigma,
+                                     kernel=self.kernel)
         with self.timed(times, "m_sri"):
             m_sri = spectral_upsample(pair.msi, pair.hsi, pair.srf, self.spectral_rank, self.noise_var)
         return MethodOutput(m_sri=m_sri, h_sri=h_sri, time_s=times)
