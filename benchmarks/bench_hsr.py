@@ -25,6 +25,8 @@ THREADS = 2
 TRAIN_ITERATIONS = {"cpu": 5, "paper": 2}
 INFERENCE_COARSE_SIDES = (24, 48, 96)
 INFERENCE_STRIDES = (1, 2)
+CONSISTENCY_BANDS = 200
+CONSISTENCY_STEPS = 5
 
 
 def _rss_mib() -> float:
@@ -90,6 +92,22 @@ def _inference_job(coarse_side: int, stride: int, queue: mp.Queue) -> None:
     queue.put((time.perf_counter() - start, _peak_mib() - base))
 
 
+def _consistency_job(coarse_side: int, queue: mp.Queue) -> None:
+    """preserve_total + the cpu profile's back-projection on an H-SRI of ``d*coarse_side`` pixels, 200 bands."""
+    from fresco.hsr.consistency import back_project, preserve_total
+
+    rng = np.random.default_rng(0)
+    maps_h = _maps(coarse_side, rng)
+    fine = np.repeat(np.repeat(maps_h, RATIO, 0), RATIO, 1)
+    ends = rng.random((CONSISTENCY_BANDS, MATERIALS)).astype(np.float32)
+    hsi = maps_h @ ends.T
+    base = _rss_mib()
+    start = time.perf_counter()
+    image = preserve_total(fine, maps_h, RATIO) @ ends.T
+    back_project(image, hsi, RATIO, CONSISTENCY_STEPS)
+    queue.put((time.perf_counter() - start, _peak_mib() - base))
+
+
 def _run(target, *args):
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
@@ -132,6 +150,18 @@ def main() -> None:
     console.print(infer)
     console.print("Doubling the side quadruples the windows: x4 per row means linear cost in pixels; memory "
                   "stays at the output plus one batch of windows.")
+
+    cons = Table(title=f"consistency steps (preserve_total + {CONSISTENCY_STEPS} back-projection steps), "
+                       f"{CONSISTENCY_BANDS} bands, R={MATERIALS}")
+    for col in ("HSI side (coarse px)", "H-SRI side", "time (s)", "peak mem (MiB)", "time / previous side"):
+        cons.add_column(col, justify="right")
+    previous = None
+    for side in INFERENCE_COARSE_SIDES:
+        seconds, peak = _run(_consistency_job, side)
+        growth = "" if previous is None else f"x{seconds / previous:.1f}"
+        cons.add_row(str(side), str(RATIO * side), f"{seconds:.2f}", f"{peak:.0f}", growth)
+        previous = seconds
+    console.print(cons)
 
 
 if __name__ == "__main__":
