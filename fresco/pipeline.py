@@ -151,6 +151,11 @@ def print_table(metrics: dict[str, float | None], pair: FusionPair, title: str) 
         table.add_row(name.upper() + (" (deg)" if name == "sam" else ""),
                       *("n/a" if v is None else f"{v:.4f}" for v in cells))
     console = Console()
+    if not console.is_terminal:  # logs and pipes: print the table unwrapped, whatever the column count
+        from rich.measure import Measurement
+
+        natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
+        console.width = max(console.width, natural)
     console.print(table)
     overlap = pair.meta.get("overlap")
     times = {k: v for k, v in metrics.items() if k.startswith("time_s.")}

@@ -25,7 +25,7 @@ def test_fresco_runs_both_stages_and_scores_the_baselines_alongside(compose_cfg,
     assert est["h_sri"].shape == (48, 48, 60) and est["abundances_h_sr"].shape == (48, 48, 4)
     assert (run_dir / "checkpoints" / "hsr" / "last.ckpt").is_file()
     out = capsys.readouterr().out
-    assert "bicubic H-SRI" in out and "lanczos" in out and "bicubic_bp" in out
+    assert "bicubic H-SRI" in out and "lanczos H-SRI" in out and "bicubic_bp H-SRI" in out
 
 
 def test_fresco_h_sri_applies_the_consistency_options_in_order():
