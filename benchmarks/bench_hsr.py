@@ -1,11 +1,13 @@
-"""Stage 2 (HSR) speed and memory on the CPU: training iterations per second for both profiles, and
-stitching inference time against the HSI size.
+"""Stage 2 (HSR) speed and memory: training iterations per second for both profiles, and stitching
+inference time against the HSI size.
 
-    python benchmarks/bench_hsr.py
+    python benchmarks/bench_hsr.py                  # CPU, 2 threads
+    python benchmarks/bench_hsr.py --device cuda    # a GPU (more iterations timed, larger HSIs)
 
-Each measurement runs in a fresh process (so peak memory is that measurement's own): peak resident
-memory is the process's maximum RSS minus its RSS after imports. Training times the module's
-iteration (sampling, G step, D step) without Lightning's loop; the first iteration is a warm-up.
+Each measurement runs in a fresh process (so peak memory is that measurement's own). On the CPU, peak
+memory is the process's maximum resident memory minus its resident memory after imports; on a GPU,
+torch's peak allocated device memory. Training times the module's iteration (sampling, G step, D
+step) without Lightning's loop; the first iteration is a warm-up; GPU timings synchronise first.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ RATIO = 4
 FINE_SIDE = 96
 THREADS = 2
 TRAIN_ITERATIONS = {"cpu": 5, "paper": 2}
+CUDA_TRAIN_ITERATIONS = 50
 INFERENCE_COARSE_SIDES = (24, 48, 96)
+CUDA_INFERENCE_COARSE_SIDES = (24, 48, 96, 192)
 INFERENCE_STRIDES = (1, 2)
 CONSISTENCY_BANDS = 200
 CONSISTENCY_STEPS = 5
@@ -43,7 +47,35 @@ def _maps(side: int, rng: np.random.Generator) -> np.ndarray:
     return raw / raw.sum(axis=2, keepdims=True)
 
 
-def _train_job(profile: str, queue: mp.Queue) -> None:
+class _Meter:
+    """Wall time and peak memory (MiB) of a block on ``device``, synchronising a GPU before reading the clock."""
+
+    def __init__(self, device: str) -> None:
+        import torch
+
+        self.torch, self.cuda = torch, device == "cuda"
+
+    def start(self) -> None:
+        if self.cuda:
+            self.torch.cuda.synchronize()
+            self.torch.cuda.reset_peak_memory_stats()
+            self.base = self.torch.cuda.memory_allocated() / 2**20
+        else:
+            self.base = _rss_mib()
+        self.t0 = time.perf_counter()
+
+    def seconds(self) -> float:
+        if self.cuda:
+            self.torch.cuda.synchronize()
+        return time.perf_counter() - self.t0
+
+    def peak_mib(self) -> float:
+        if self.cuda:
+            return self.torch.cuda.max_memory_allocated() / 2**20 - self.base
+        return _peak_mib() - self.base
+
+
+def _train_job(profile: str, device: str, queue: mp.Queue) -> None:
     import torch
 
     from fresco.hsr import HSRModule, profile_config
@@ -51,45 +83,50 @@ def _train_job(profile: str, queue: mp.Queue) -> None:
     torch.set_num_threads(THREADS)
     rng = np.random.default_rng(0)
     cfg = profile_config(profile)
+    steps = CUDA_TRAIN_ITERATIONS if device == "cuda" else TRAIN_ITERATIONS[profile]
     fine = torch.as_tensor(_maps(FINE_SIDE, rng)).permute(2, 0, 1)
     coarse = torch.as_tensor(_maps(FINE_SIDE // RATIO, rng)).permute(2, 0, 1)
-    module = HSRModule(fine, coarse, RATIO, cfg)
+    module = HSRModule(fine, coarse, RATIO, cfg).to(device)
     optimisers = module.configure_optimizers()
     module.optimizers = lambda: optimisers
     module.manual_backward = lambda loss: loss.backward()
-    base = _rss_mib()
+    meter = _Meter(device)
+    meter.start()
     module.adversarial_step()  # warm-up
-    start = time.perf_counter()
-    for _ in range(TRAIN_ITERATIONS[profile]):
+    meter.seconds()
+    meter.t0 = time.perf_counter()
+    for _ in range(steps):
         module.adversarial_step()
-    seconds = (time.perf_counter() - start) / TRAIN_ITERATIONS[profile]
+    seconds = meter.seconds() / steps
     warm_seconds = 0.0
     if cfg.warm_start_iterations:
         module.warm_start_step()  # warm-up
-        start = time.perf_counter()
-        for _ in range(TRAIN_ITERATIONS[profile]):
+        meter.seconds()
+        meter.t0 = time.perf_counter()
+        for _ in range(steps):
             module.warm_start_step()
-        warm_seconds = (time.perf_counter() - start) / TRAIN_ITERATIONS[profile]
+        warm_seconds = meter.seconds() / steps
     params = sum(p.numel() for p in module.parameters())
-    queue.put((seconds, warm_seconds, _peak_mib() - base, params))
+    queue.put((seconds, warm_seconds, meter.peak_mib(), params))
 
 
-def _inference_job(coarse_side: int, stride: int, queue: mp.Queue) -> None:
+def _inference_job(coarse_side: int, stride: int, device: str, profile: str, queue: mp.Queue) -> None:
     import torch
 
-    from fresco.hsr import HSRModule, TrainedTranslator, cpu_config, super_resolve
+    from fresco.hsr import HSRModule, TrainedTranslator, profile_config, super_resolve
 
     torch.set_num_threads(THREADS)
     rng = np.random.default_rng(0)
-    cfg = cpu_config()
+    cfg = profile_config(profile)
     fine = torch.as_tensor(_maps(FINE_SIDE, rng)).permute(2, 0, 1)
     maps_h = _maps(coarse_side, rng)
-    module = HSRModule(fine, torch.as_tensor(maps_h).permute(2, 0, 1), RATIO, cfg)
+    module = HSRModule(fine, torch.as_tensor(maps_h).permute(2, 0, 1), RATIO, cfg).to(device)
     model = TrainedTranslator(module, cfg, RATIO, 0)
-    base = _rss_mib()
-    start = time.perf_counter()
+    super_resolve(model, maps_h[:cfg.patch_size_h, :cfg.patch_size_h], RATIO)  # warm-up (kernels, allocator)
+    meter = _Meter(device)
+    meter.start()
     super_resolve(model, maps_h, RATIO, stride=stride)
-    queue.put((time.perf_counter() - start, _peak_mib() - base))
+    queue.put((meter.seconds(), meter.peak_mib()))
 
 
 def _consistency_job(coarse_side: int, queue: mp.Queue) -> None:
@@ -119,8 +156,21 @@ def _run(target, *args):
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    device = parser.parse_args().device
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise SystemExit("bench_hsr: --device cuda but torch sees no CUDA device; run without --device")
+        where = torch.cuda.get_device_name(0)
+    else:
+        where = f"the CPU ({THREADS} threads)"
     console = Console()
-    train = Table(title=f"stage-2 training on the CPU ({THREADS} threads; R={MATERIALS}, d={RATIO}, "
+    train = Table(title=f"stage-2 training on {where} (R={MATERIALS}, d={RATIO}, "
                         f"fine maps {FINE_SIDE}x{FINE_SIDE})")
     for col in ("profile", "parameters", "s / iteration", "iterations / s", "s / warm-start iteration",
                 "peak mem (MiB)", "profile's schedule (min)"):
@@ -128,21 +178,24 @@ def main() -> None:
     from fresco.hsr import profile_config
 
     for profile in ("cpu", "paper"):
-        seconds, warm_seconds, peak, params = _run(_train_job, profile)
+        seconds, warm_seconds, peak, params = _run(_train_job, profile, device)
         cfg = profile_config(profile)
         total = (cfg.iterations * seconds + cfg.warm_start_iterations * warm_seconds) / 60
-        train.add_row(profile, f"{params:,}", f"{seconds:.2f}", f"{1 / seconds:.2f}",
-                      f"{warm_seconds:.2f}" if cfg.warm_start_iterations else "-", f"{peak:.0f}", f"{total:.1f}")
+        train.add_row(profile, f"{params:,}", f"{seconds:.3g}", f"{1 / seconds:.3g}",
+                      f"{warm_seconds:.3g}" if cfg.warm_start_iterations else "-", f"{peak:.0f}", f"{total:.1f}")
     console.print(train)
 
-    infer = Table(title="stitching inference, cpu-profile networks, R=6 materials (time grows with windows)")
+    net_profile = "paper" if device == "cuda" else "cpu"
+    infer = Table(title=f"stitching inference on {where}, {net_profile}-profile networks, R={MATERIALS} materials "
+                        "(time grows with windows)")
     for col in ("HSI side (coarse px)", "stride", "windows", "time (s)", "peak mem (MiB)", "time / previous side"):
         infer.add_column(col, justify="right")
-    patch = profile_config("cpu").patch_size_h
+    patch = profile_config(net_profile).patch_size_h
+    sides = CUDA_INFERENCE_COARSE_SIDES if device == "cuda" else INFERENCE_COARSE_SIDES
     for stride in INFERENCE_STRIDES:
         previous = None
-        for side in INFERENCE_COARSE_SIDES:
-            seconds, peak = _run(_inference_job, side, stride)
+        for side in sides:
+            seconds, peak = _run(_inference_job, side, stride, device, net_profile)
             windows = MATERIALS * len(range(0, side - patch + 1, stride)) ** 2
             growth = "" if previous is None else f"x{seconds / previous:.1f}"
             infer.add_row(str(side), str(stride), f"~{windows}", f"{seconds:.2f}", f"{peak:.0f}", growth)
