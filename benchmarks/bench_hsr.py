@@ -48,26 +48,32 @@ def _maps(side: int, rng: np.random.Generator) -> np.ndarray:
 
 
 class _Meter:
-    """Wall time and peak memory (MiB) of a block on ``device``, synchronising a GPU before reading the clock."""
+    """Peak memory (MiB) since :meth:`start` and wall time of a call on ``device`` (a GPU is synchronised
+    before and after, so its queued kernels are counted)."""
 
     def __init__(self, device: str) -> None:
         import torch
 
         self.torch, self.cuda = torch, device == "cuda"
 
-    def start(self) -> None:
+    def _sync(self) -> None:
         if self.cuda:
             self.torch.cuda.synchronize()
+
+    def start(self) -> None:
+        self._sync()
+        if self.cuda:
             self.torch.cuda.reset_peak_memory_stats()
             self.base = self.torch.cuda.memory_allocated() / 2**20
         else:
             self.base = _rss_mib()
-        self.t0 = time.perf_counter()
 
-    def seconds(self) -> float:
-        if self.cuda:
-            self.torch.cuda.synchronize()
-        return time.perf_counter() - self.t0
+    def time(self, fn) -> float:
+        self._sync()
+        start = time.perf_counter()
+        fn()
+        self._sync()
+        return time.perf_counter() - start
 
     def peak_mib(self) -> float:
         if self.cuda:
@@ -92,20 +98,13 @@ def _train_job(profile: str, device: str, queue: mp.Queue) -> None:
     module.manual_backward = lambda loss: loss.backward()
     meter = _Meter(device)
     meter.start()
-    module.adversarial_step()  # warm-up
-    meter.seconds()
-    meter.t0 = time.perf_counter()
-    for _ in range(steps):
-        module.adversarial_step()
-    seconds = meter.seconds() / steps
-    warm_seconds = 0.0
-    if cfg.warm_start_iterations:
-        module.warm_start_step()  # warm-up
-        meter.seconds()
-        meter.t0 = time.perf_counter()
-        for _ in range(steps):
-            module.warm_start_step()
-        warm_seconds = meter.seconds() / steps
+
+    def repeat(step):
+        step()  # warm-up
+        return meter.time(lambda: [step() for _ in range(steps)]) / steps
+
+    seconds = repeat(module.adversarial_step)
+    warm_seconds = repeat(module.warm_start_step) if cfg.warm_start_iterations else 0.0
     params = sum(p.numel() for p in module.parameters())
     queue.put((seconds, warm_seconds, meter.peak_mib(), params))
 
@@ -125,8 +124,8 @@ def _inference_job(coarse_side: int, stride: int, device: str, profile: str, que
     super_resolve(model, maps_h[:cfg.patch_size_h, :cfg.patch_size_h], RATIO)  # warm-up (kernels, allocator)
     meter = _Meter(device)
     meter.start()
-    super_resolve(model, maps_h, RATIO, stride=stride)
-    queue.put((meter.seconds(), meter.peak_mib()))
+    seconds = meter.time(lambda: super_resolve(model, maps_h, RATIO, stride=stride))
+    queue.put((seconds, meter.peak_mib()))
 
 
 def _consistency_job(coarse_side: int, queue: mp.Queue) -> None:
