@@ -8,21 +8,15 @@ import copy
 
 import numpy as np
 import pytest
-import pytorch_lightning as pl
 import torch
+from test_hsr_train import Crash, tiny_config  # tests/hsr is on sys.path (rootdir-relative test modules)
 
-from fresco.hsr import HSRConfig, HSRModule, TrainedTranslator, super_resolve, train_translator
+from fresco.hsr import HSRModule, TrainedTranslator, super_resolve, train_translator
 from fresco.hsr.sampler import sample_patches, warp_patches
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
 RATIO = 2
-
-
-def tiny_config(**changes) -> HSRConfig:
-    base = dict(iterations=4, batch_size=2, patch_size_h=4, unet_width=4, unet_depth=2, inv_width=4, disc_width=4,
-                log_every=1, checkpoint_every=2)
-    return HSRConfig(**{**base, **changes})
 
 
 def test_warp_matches_cpu():
@@ -61,12 +55,6 @@ def test_super_resolve_matches_cpu(bn):
     np.testing.assert_allclose(gpu, cpu, atol=1e-4)
 
 
-class Crash(pl.Callback):
-    def on_train_batch_end(self, trainer, pl_module, *args) -> None:
-        if pl_module.iteration == 3:
-            raise RuntimeError("simulated crash")
-
-
 @pytest.mark.parametrize("independent", [False, True])
 def test_trains_on_cuda_and_resumes(tmp_path, independent):
     rng = np.random.default_rng(0)
@@ -75,7 +63,7 @@ def test_trains_on_cuda_and_resumes(tmp_path, independent):
     gpu = {"accelerator": "gpu", "devices": 1, "enable_progress_bar": False}
     with pytest.raises(RuntimeError, match="simulated crash"):
         train_translator(*maps, RATIO, cfg, seed=0, checkpoint_dir=str(tmp_path),
-                         trainer_kwargs={**gpu, "callbacks": [Crash()]})
+                         trainer_kwargs={**gpu, "callbacks": [Crash(3)]})
     assert torch.load(tmp_path / "last.ckpt", weights_only=False)["hsr_iteration"] == 2
     model = train_translator(*maps, RATIO, cfg, seed=0, trainer_kwargs=gpu, checkpoint_dir=str(tmp_path))
     assert model.iteration == 6 and next(model.module.parameters()).device.type == "cuda"
