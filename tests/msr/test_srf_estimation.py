@@ -133,7 +133,12 @@ def test_standardised_radiometry_is_invariant_to_band_gains_and_offsets(syntheti
     wl = synthetic.wavelengths
     a = fit_srf(pair.msi, pair.hsi, wl, RATIO, radiometry="standardised")
     b = fit_srf(recalibrated, pair.hsi, wl, RATIO, radiometry="standardised")
-    np.testing.assert_allclose(a.matrix, b.matrix, atol=1e-3)  # equal up to the optimiser's tolerance
+    # The same fit up to where L-BFGS-B stops in the flat directions of the broad bands' edges (entries
+    # differ by 5e-4 to 1.2e-3 depending on thread scheduling): compare what the rows do to spectra.
+    same = srf_error(b.matrix, a.matrix, wl, pair.sri_h)
+    assert same["rel_projection"] < 1e-3  # measured 3.8e-5
+    assert same["max_centre_shift"] < 1.0  # measured 0.02 nm
+    np.testing.assert_allclose(a.matrix, b.matrix, atol=5e-3)
     err = srf_error(b.matrix, resp.matrix, wl, pair.sri_h)
     assert err["rel_projection"] < 0.08  # measured 0.036 (absolute mode on the recalibrated MSI: 0.125)
     assert err["max_centre_shift"] < 45.0  # measured 21 nm
