@@ -24,9 +24,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	WANDB_MODE=$${WANDB_MODE:-offline} $(BIN)/fresco $(ARGS)
 
-# Lint, then the fast test suite (slow tests deselected); `make test-all` runs everything.
+# Lint (ruff, then the import layers of pyproject.toml), then the fast test suite (slow tests deselected); `make test-all` runs everything.
 test: $(STAMP)
 	$(BIN)/ruff check fresco tests benchmarks
+	$(BIN)/lint-imports
 	WANDB_MODE=disabled $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 test-all: $(STAMP)
@@ -34,6 +35,7 @@ test-all: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check fresco tests benchmarks
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

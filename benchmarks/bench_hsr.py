@@ -130,7 +130,7 @@ def _inference_job(coarse_side: int, stride: int, device: str, profile: str, que
 
 def _consistency_job(coarse_side: int, queue: mp.Queue) -> None:
     """preserve_total + the cpu profile's back-projection on an H-SRI of ``d*coarse_side`` pixels, 200 bands."""
-    from fresco.hsr.consistency import back_project, preserve_total
+    from fresco.ops.consistency import back_project, preserve_total
 
     rng = np.random.default_rng(0)
     maps_h = _maps(coarse_side, rng)

@@ -19,6 +19,9 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from fresco.pipeline import run_experiment
+from fresco.report import main as report_main
+
 log = logging.getLogger("fresco")
 
 
@@ -37,8 +40,6 @@ def config_dir() -> Path:
 
 def _task(cfg: DictConfig) -> float | None:
     from hydra.core.hydra_config import HydraConfig
-
-    from fresco.pipeline import run_experiment
 
     metrics = run_experiment(cfg)
     # What a search sweeper (e.g. optuna) optimises: the metrics key named by `sweep_objective`.
@@ -75,8 +76,6 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point: `fresco report ...` goes to the report, anything else to Hydra."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "report":
-        from fresco.report import main as report_main
-
         raise SystemExit(report_main(argv[1:]))
     sys.argv = [sys.argv[0] if sys.argv else "fresco", *auto_profile(argv)]
     app = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")(_task)

@@ -16,8 +16,15 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from fresco import results
+from fresco.data.io import load_pair, save_pair_npz
 from fresco.data.pair import FusionPair
+from fresco.data.simulate import simulate_pair
+from fresco.figures import run_figure
+from fresco.loggers import build_loggers, log_run
 from fresco.methods.base import PRODUCTS, FusionMethod, MethodOutput
+from fresco.metrics import SCORE_KEYS, score
+from fresco.metrics.perceptual import PerceptualMetrics
+from fresco.metrics.quality import quality_metrics
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +55,7 @@ def build_pair(cfg: DictConfig) -> FusionPair:
     * a ``dataset.loader`` that returns a scene: simulate the unregistered pair from it with the
       ``srf``, ``degradation``, ``misalignment`` and ``noise`` groups.
     """
-    from fresco.data.simulate import simulate_pair
-
     if "loader" not in cfg.dataset:
-        from fresco.data.io import load_pair
-
         if "path" not in cfg.dataset or OmegaConf.is_missing(cfg.dataset, "path"):
             raise ValueError(f"dataset={cfg.dataset.get('name')} needs the pair file: add "
                              "dataset.path=/path/to/PAIR.mat (authors' layout: MSI, HSI, Q[, SRI_M, SRI_H]) or a .npz")
@@ -89,8 +92,6 @@ def build_pair(cfg: DictConfig) -> FusionPair:
 def score_output(pair: FusionPair, output: MethodOutput, perceptual: Any) -> dict[str, float | None]:
     """Flat metrics for every product: scored against its ground truth, None where there is none.
     Reference outputs (``output.references``) are scored under ``ref.<name>.<product>.<metric>``."""
-    from fresco.metrics import SCORE_KEYS, score
-
     truth = {"m_sri": pair.sri_m, "h_sri": pair.sri_h}
     groups: dict[str, dict[str, float | None]] = {}
     outputs = [("", output)] + [(f"ref.{name}.", ref) for name, ref in output.references.items()]
@@ -110,8 +111,6 @@ def score_output(pair: FusionPair, output: MethodOutput, perceptual: Any) -> dic
 def make_monitor(pair: FusionPair) -> Any:
     """``monitor(product, estimate) -> {psnr, ssim, sam, ergas}`` against the pair's ground truth
     (None when the pair has none). Given to methods for LOGGING progress only."""
-    from fresco.metrics.quality import quality_metrics
-
     truth = {"m_sri": pair.sri_m, "h_sri": pair.sri_h}
     if all(v is None for v in truth.values()):
         return None
@@ -126,8 +125,6 @@ def make_monitor(pair: FusionPair) -> Any:
 
 
 def build_perceptual(cfg: DictConfig) -> Any:
-    from fresco.metrics.perceptual import PerceptualMetrics
-
     opts = OmegaConf.to_container(cfg.metrics.perceptual, resolve=True)
     if not opts.pop("enabled", True):
         return None
@@ -223,8 +220,6 @@ def run_experiment(cfg: DictConfig) -> dict[str, float | None]:
 
 
 def _run(cfg: DictConfig, run_dir: Path, pl: Any) -> dict[str, float | None]:
-    from fresco.loggers import build_loggers, log_run
-
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
     times: dict[str, float] = {}
     start = time.perf_counter()
@@ -255,12 +250,8 @@ def _run(cfg: DictConfig, run_dir: Path, pl: Any) -> dict[str, float | None]:
     log.info("[4/4] writing results")
     results.write_estimates(run_dir, m_sri=output.m_sri, h_sri=output.h_sri, **output.extras)
     if cfg.save.pair:
-        from fresco.data.io import save_pair_npz
-
         save_pair_npz(pair, run_dir / results.PAIR_FILE)
     if cfg.save.figure:
-        from fresco.figures import run_figure
-
         run_figure(pair, output.m_sri, output.h_sri, run_dir / results.FIGURE_FILE, title=cfg.run_name)
     times["total"] = time.perf_counter() - start
     metrics.update({f"time_s.{k}": v for k, v in times.items()})

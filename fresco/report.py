@@ -23,6 +23,8 @@ import pandas as pd
 import yaml
 
 from fresco import results
+from fresco.data.io import load_pair_npz
+from fresco.figures import run_figure
 
 #: Metrics in the markdown table unless --metrics says otherwise.
 DEFAULT_TABLE_METRICS = (
@@ -30,6 +32,7 @@ DEFAULT_TABLE_METRICS = (
     "h_sri.psnr", "h_sri.ssim", "h_sri.sam", "h_sri.ergas", "h_sri.lpips", "h_sri.fid",
     "time_s.total",
 )
+
 #: Parameters never used to group runs: repeats of one setting differ only in the seed, and
 #: the others do not change results.
 REPEAT_KEYS = ("seed", "resume", "logger")
@@ -143,9 +146,6 @@ def _slug(text: str) -> str:
 
 def write_figures(runs: pd.DataFrame, keys: list[str], out: Path) -> list[Path]:
     """Redraw the figure of the first completed run (lowest seed) of each group from its files."""
-    from fresco.data.io import load_pair_npz
-    from fresco.figures import run_figure
-
     written = []
     done = runs[runs["status"] == "completed"]
     for name, grp in (done.groupby(keys, dropna=False, sort=False) if keys else [("all", done)]):

@@ -32,10 +32,10 @@ def test_fresco_h_sri_applies_the_consistency_options_in_order():
     import numpy as np
 
     from fresco.data.simulate import degrade
-    from fresco.hsr.consistency import back_project, preserve_total
     from fresco.methods.fresco import Fresco
-    from fresco.methods.interpolation import upsample
     from fresco.msr.solver import BTDResult
+    from fresco.ops.consistency import back_project, preserve_total
+    from fresco.ops.resample import upsample
 
     rng = np.random.default_rng(0)
     ends, maps_m = rng.random((12, 3)), rng.random((16, 16, 3))

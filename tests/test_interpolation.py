@@ -8,11 +8,12 @@ import torch
 
 from fresco.data.pair import FusionPair
 from fresco.methods import interpolation as interp
+from fresco.ops import resample
 
 
 def test_kernels_are_interpolating():
     t = np.arange(-3, 4, dtype=float)
-    for kernel in (interp.cubic_kernel, interp.lanczos_kernel):
+    for kernel in (resample.cubic_kernel, resample.lanczos_kernel):
         w = kernel(t)
         assert w[3] == pytest.approx(1.0)
         assert np.allclose(np.delete(w, 3), 0.0, atol=1e-12)
@@ -21,23 +22,23 @@ def test_kernels_are_interpolating():
 @pytest.mark.parametrize("kernel", ["bicubic", "lanczos"])
 @pytest.mark.parametrize("ratio", [2, 3, 4, 8])
 def test_upsampling_rows_sum_to_one_and_keep_constants(kernel, ratio):
-    mat = interp.upsampling_matrix(7, ratio, kernel)
+    mat = resample.upsampling_matrix(7, ratio, kernel)
     assert mat.shape == (7 * ratio, 7)
     assert np.allclose(mat.sum(axis=1), 1.0)
     img = np.full((5, 6, 2), 0.3, dtype=np.float32)
-    assert np.allclose(interp.upsample(img, ratio, kernel), 0.3, atol=1e-6)
+    assert np.allclose(resample.upsample(img, ratio, kernel), 0.3, atol=1e-6)
 
 
 def test_bicubic_matches_torch_pixel_area_convention():
     """With torch's a=-0.75 our operator equals F.interpolate(align_corners=False), borders included."""
     rng = np.random.default_rng(0)
     x = rng.random((9, 11, 3)).astype(np.float32)
-    original = interp.KERNELS["bicubic"]
+    original = resample.KERNELS["bicubic"]
     try:
-        interp.KERNELS["bicubic"] = (lambda t: interp.cubic_kernel(t, a=-0.75), 2)
-        ours = interp.upsample(x, 4, "bicubic")
+        resample.KERNELS["bicubic"] = (lambda t: resample.cubic_kernel(t, a=-0.75), 2)
+        ours = resample.upsample(x, 4, "bicubic")
     finally:
-        interp.KERNELS["bicubic"] = original
+        resample.KERNELS["bicubic"] = original
     ref = torch.nn.functional.interpolate(torch.from_numpy(x).permute(2, 0, 1)[None], scale_factor=4,
                                           mode="bicubic", align_corners=False)[0].permute(1, 2, 0).numpy()
     assert np.abs(ours - ref).max() < 1e-5
@@ -45,7 +46,7 @@ def test_bicubic_matches_torch_pixel_area_convention():
 
 def test_upsample_reproduces_linear_ramps_in_the_interior():
     ramp = np.arange(12, dtype=np.float32)[:, None, None] * np.ones((1, 12, 1), np.float32)
-    up = interp.upsample(ramp, 4, "bicubic")[12:-12, 12:-12, 0]
+    up = resample.upsample(ramp, 4, "bicubic")[12:-12, 12:-12, 0]
     expected = (np.arange(48) + 0.5) / 4 - 0.5
     assert np.allclose(up, expected[12:-12, None], atol=1e-5)
 
@@ -102,7 +103,7 @@ def test_degrade_then_upsample_lines_up_for_every_kind(kind, ratio):
     yy, xx = np.mgrid[0:48, 0:48] / 48.0
     scene = np.stack([np.sin(2.5 * xx + 1.3 * yy), np.cos(1.7 * xx - 2.1 * yy)], axis=-1).astype(np.float32)
     coarse = degrade(scene, ratio, kind)
-    aligned = interp.upsample(coarse, ratio, "bicubic", sample_phase(kind, ratio))
+    aligned = resample.upsample(coarse, ratio, "bicubic", sample_phase(kind, ratio))
     assert _best_shift(aligned, scene) == 0.0
     if sample_phase(kind, ratio) != (ratio - 1) / 2:  # ignoring the phase would misplace the image
-        assert _best_shift(interp.upsample(coarse, ratio, "bicubic"), scene) != 0.0
+        assert _best_shift(resample.upsample(coarse, ratio, "bicubic"), scene) != 0.0

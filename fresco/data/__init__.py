@@ -52,12 +52,16 @@ from fresco.data.simulate import (
     scene_thumbnail,
     simulate_pair,
 )
+from fresco.data.srf_estimation import MODES as SRF_MODES
+from fresco.data.srf_estimation import SRFEstimate, estimate_srf, fit_srf, srf_error
 from fresco.data.synthetic import synthetic_scene
 
 __all__ = [
     "LANDSAT_BOX_EDGES",
     "MISALIGNMENT_LEVELS",
     "QUICKBIRD_BOX_EDGES",
+    "SRF_MODES",
+    "SRFEstimate",
     "FusionPair",
     "RigidTransform",
     "Scene",
@@ -67,6 +71,8 @@ __all__ = [
     "curve_srf",
     "degradation_matrix",
     "degrade",
+    "estimate_srf",
+    "fit_srf",
     "hyperion_wavelengths",
     "ikonos_srf",
     "load_cube",
@@ -89,6 +95,7 @@ __all__ = [
     "save_pair_npz",
     "scene_thumbnail",
     "simulate_pair",
+    "srf_error",
     "synthetic_scene",
     "table_srf",
 ]

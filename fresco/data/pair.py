@@ -13,7 +13,6 @@ Shapes (all images `float32`, values in [0, 1]):
 from __future__ import annotations
 
 import dataclasses
-import os
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -116,20 +115,6 @@ class FusionPair:
     def m_sri_shape(self) -> tuple[int, int, int]:
         """Shape of the M-SRI a method must return: (I_M, J_M, K_H)."""
         return (self.msi.shape[0], self.msi.shape[1], self.hsi.shape[2])
-
-    # -------------------------------------------------------------------- IO
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write to ``.mat`` (authors' layout) or ``.npz`` by suffix; see :mod:`fresco.data.io`."""
-        from fresco.data.io import save_pair
-
-        save_pair(self, path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str], ratio: int | None = None) -> FusionPair:
-        """Read a ``.mat`` or ``.npz`` pair by suffix; see :mod:`fresco.data.io`."""
-        from fresco.data.io import load_pair
-
-        return load_pair(path, ratio=ratio)
 
     def display_bands(self) -> tuple[int, int, int]:
         """Three HSI bands to show as red, green, blue: ``rgb_bands`` when set, else the bands nearest

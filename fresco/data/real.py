@@ -42,6 +42,7 @@ from fresco.data.scenes import (
     to_hwk,
 )
 from fresco.data.sensors import SpectralResponse, make_srf, matrix_srf, read_srf_matrix
+from fresco.ops.degradation import add_noise, default_kernel_size, default_sigma, degrade, sample_phase
 
 __all__ = [
     "HYPERION_SWIR",
@@ -75,6 +76,7 @@ WHERE_PARIS = (
     "https://github.com/ricardoborsoi/FuVarRelease; put both in one folder and set "
     "`dataset.loader.path=/folder/paris_data_hs_ms.mat`"
 )
+
 WHERE_REAL_PAIR = (
     "give the two rasters of a real pair: `dataset.loader.hsi_path=` (e.g. an EO-1 Hyperion L1/L2 scene from "
     "USGS EarthExplorer, ENVI or GeoTIFF) and `dataset.loader.msi_path=` (e.g. a Sentinel-2 L2A band stack "
@@ -278,8 +280,6 @@ def load_paris_hyperion_ali(path: str | Path, srf: str = "estimated", ratio: int
         FusionPair with ``MSI`` the real ALI image (72, 72, 9), ``HSI`` (72/d, 72/d, 128), ``SRI_M = SRI_H`` the
         real Hyperion image, masks all true, ``meta["overlap"] = 1``; ALI band ``MS-5p`` etc. kept as stored.
     """
-    from fresco.data.simulate import add_noise, default_kernel_size, default_sigma, degrade, sample_phase
-
     p = Path(path)
     if p.is_dir():
         p = p / PARIS_FILE

@@ -25,15 +25,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from scipy import ndimage, sparse
 
 from fresco.data.pair import FusionPair
 from fresco.data.scenes import Scene
 from fresco.data.sensors import SpectralResponse
+from fresco.ops.degradation import (
+    DEGRADATION_KINDS,
+    GAUSSIAN_TRUNCATE,
+    add_noise,
+    check_ratio,
+    default_kernel_size,
+    default_sigma,
+    degradation_matrix,
+    degrade,
+    noise_sigma,
+    sample_phase,
+)
+from fresco.ops.warp import RigidTransform, sample_at
 
 __all__ = [
     "DEGRADATION_KINDS",
@@ -48,19 +59,10 @@ __all__ = [
     "misalignment",
     "noise_sigma",
     "scene_thumbnail",
+    "sample_phase",
     "simulate_pair",
 ]
 
-DEGRADATION_KINDS = ("gaussian", "average", "nearest", "subsample")
-#: Gaussian taps reach this many sigmas from the coarse pixel centre (the default kernel size).
-GAUSSIAN_TRUNCATE = 3.0
-#: FWHM^2 = 8 ln 2 sigma^2: the default sigma makes the blur's FWHM equal the ratio d.
-FWHM2_PER_SIGMA2 = 8.0 * math.log(2.0)
-#: Extra scene pixels kept around the HSI footprint's bounding box before spline prefiltering:
-#: the prefilter's influence decays as 0.268^n, so 16 pixels change values by < 1e-9.
-SPLINE_MARGIN = 16
-#: Coordinates this close to integers are treated as integers (exact gather, no interpolation).
-INTEGER_TOL = 1e-6
 #: Tolerance for the "footprint inside the scene" test (floating error in rotations).
 BOUNDS_TOL = 1e-6
 #: Longest side (pixels) of the scene thumbnail kept in ``pair.meta["scene_thumbnail"]``.
@@ -86,254 +88,7 @@ def misalignment(level: str) -> dict[str, Any]:
     return dict(MISALIGNMENT_LEVELS[level])
 
 
-# ----------------------------------------------------------------------------- degradation
-def default_sigma(ratio: int) -> float:
-    """Gaussian blur sigma (fine pixels) whose FWHM equals the ratio: ``sqrt(d^2 / (8 ln 2))``."""
-    return math.sqrt(ratio**2 / FWHM2_PER_SIGMA2)
-
-
-def default_kernel_size(ratio: int, sigma: float) -> int:
-    """Number of taps: every fine pixel within ``GAUSSIAN_TRUNCATE * sigma`` of the coarse centre.
-
-    The count has the parity of ``ratio`` (taps symmetric about ``i*d + (d-1)/2``) and is at least
-    ``ratio``. For ``d = 2, 3, 4, 8`` with the default sigma: 6, 7, 10, 20.
-    """
-    reach = GAUSSIAN_TRUNCATE * sigma
-    size = 2 * math.floor(reach + 0.5) if ratio % 2 == 0 else 2 * math.floor(reach) + 1
-    return max(size, ratio)
-
-
-def _reflect(index: np.ndarray, n: int) -> np.ndarray:
-    """Half-sample symmetric reflection (-1 -> 0, n -> n-1), valid for any distance outside."""
-    period = 2 * n
-    index = np.mod(index, period)
-    return np.where(index >= n, period - 1 - index, index)
-
-
-def _check_ratio(n_fine: int, ratio: int, what: str = "n_fine") -> int:
-    if int(ratio) != ratio or ratio < 1:
-        raise ValueError(f"ratio must be a positive integer, got {ratio!r}")
-    ratio = int(ratio)
-    if n_fine % ratio:
-        raise ValueError(
-            f"{what}={n_fine} is not divisible by ratio={ratio}; choose a footprint size that is a multiple "
-            f"of the ratio (e.g. {n_fine - n_fine % ratio} or {n_fine + ratio - n_fine % ratio})"
-        )
-    return ratio
-
-
-def degradation_matrix(n_fine: int, ratio: int, kind: str = "gaussian", sigma: float | None = None,
-                       kernel_size: int | None = None) -> np.ndarray:
-    """1-D spatial degradation operator ``D`` (``n_fine // ratio, n_fine``), float64, rows summing to 1.
-
-    Coarse pixel ``i`` is centred at fine coordinate ``i*d + (d-1)/2``.
-
-    Args:
-        n_fine: fine pixels along the axis (divisible by ``ratio``).
-        ratio: ``d``.
-        kind: ``gaussian`` (blur then decimate), ``average`` (block mean), ``nearest`` (fine pixel
-            ``i*d + d//2``, the one nearest the coarse centre, upper one on ties, like torch's
-            ``nearest-exact``), ``subsample`` (fine pixel ``i*d``, plain decimation).
-        sigma: Gaussian sigma in fine pixels (default :func:`default_sigma`); gaussian only.
-        kernel_size: Gaussian taps (default :func:`default_kernel_size`); must have the parity of
-            ``ratio``; gaussian only. Taps beyond the border are reflected back in (half-sample).
-    """
-    if kind not in DEGRADATION_KINDS:
-        raise ValueError(f"unknown degradation kind {kind!r}; choose one of {DEGRADATION_KINDS}")
-    if n_fine < 1:
-        raise ValueError(f"n_fine must be positive, got {n_fine}")
-    d = _check_ratio(n_fine, ratio)
-    n_coarse = n_fine // d
-    rows = np.arange(n_coarse)
-    mat = np.zeros((n_coarse, n_fine), dtype=np.float64)
-    if kind == "average":
-        for offset in range(d):
-            mat[rows, rows * d + offset] = 1.0 / d
-        return mat
-    if kind == "nearest":
-        mat[rows, rows * d + d // 2] = 1.0
-        return mat
-    if kind == "subsample":
-        mat[rows, rows * d] = 1.0
-        return mat
-    sig = default_sigma(d) if sigma is None else float(sigma)
-    if sig <= 0:
-        raise ValueError(f"gaussian sigma must be positive, got {sig}")
-    size = default_kernel_size(d, sig) if kernel_size is None else int(kernel_size)
-    if size < 1 or (size - d) % 2:
-        raise ValueError(
-            f"kernel_size={kernel_size} must be positive with the parity of ratio={d} so that the taps sit "
-            f"symmetrically about the coarse pixel centre i*d+(d-1)/2 (try {size + 1} or {size - 1})"
-        )
-    offsets = np.arange(size) - (size - 1) / 2.0  # tap positions relative to the coarse centre
-    weights = np.exp(-0.5 * (offsets / sig) ** 2)
-    weights /= weights.sum()
-    for i in rows:
-        centre = i * d + (d - 1) / 2.0
-        taps = _reflect(np.rint(centre + offsets).astype(np.int64), n_fine)
-        np.add.at(mat[i], taps, weights)
-    return mat
-
-
-def sample_phase(kind: str, ratio: int) -> float:
-    """Fine coordinate (within its block of ``ratio`` pixels) of coarse pixel 0 for a degradation
-    kind: ``(d-1)/2`` for ``gaussian`` / ``average``, ``d//2`` for ``nearest``, 0 for ``subsample``."""
-    if kind not in DEGRADATION_KINDS:
-        raise ValueError(f"unknown degradation {kind!r}; choose one of {DEGRADATION_KINDS}")
-    return {"nearest": float(ratio // 2), "subsample": 0.0}.get(kind, (ratio - 1) / 2.0)
-
-
-def apply_separable(img: np.ndarray, rows: Any, cols: Any) -> np.ndarray:
-    """``rows @ X[:, :, k] @ cols.T`` for every band of ``img (H, W, K)``, as float32.
-
-    ``rows (H', H)`` and ``cols (W', W)`` are dense or sparse 1-D operators; given sparse, the cost
-    grows with pixels x taps rather than pixels x side.
-    """
-    n_rows, n_cols, n_bands = img.shape
-    x = np.asarray(img, dtype=np.float64).reshape(n_rows, n_cols * n_bands)
-    tmp = (rows @ x).reshape(-1, n_cols, n_bands)                             # (H', W, K)
-    tmp = np.ascontiguousarray(tmp.transpose(1, 0, 2)).reshape(n_cols, -1)    # (W, H'*K)
-    out = (cols @ tmp).reshape(cols.shape[0], -1, n_bands).transpose(1, 0, 2)  # (H', W', K)
-    return np.ascontiguousarray(out, dtype=np.float32)
-
-
-def degrade(img: np.ndarray, ratio: int, kind: str = "gaussian", sigma: float | None = None,
-            kernel_size: int | None = None) -> np.ndarray:
-    """Spatially degrade ``(H, W, K)`` to ``(H/d, W/d, K)`` float32 (``D_r X D_c^T`` per band)."""
-    arr = np.asarray(img)
-    if arr.ndim != 3:
-        raise ValueError(f"degrade expects an image (H, W, K), got shape {arr.shape}")
-    _check_ratio(arr.shape[0], ratio, "image height")
-    _check_ratio(arr.shape[1], ratio, "image width")
-    d_r = sparse.csr_matrix(degradation_matrix(arr.shape[0], ratio, kind, sigma, kernel_size))
-    d_c = d_r if arr.shape[1] == arr.shape[0] else sparse.csr_matrix(
-        degradation_matrix(arr.shape[1], ratio, kind, sigma, kernel_size))
-    return apply_separable(arr, d_r, d_c)
-
-
-# ----------------------------------------------------------------------------- noise
-def noise_sigma(img: np.ndarray, snr_db: float | None) -> float:
-    """Noise standard deviation for ``snr_db`` on ``img``: ``sqrt(mean(img^2) / 10^(snr/10))``."""
-    if snr_db is None:
-        return 0.0
-    power = float(np.mean(np.square(img, dtype=np.float64)))
-    return math.sqrt(power / 10.0 ** (float(snr_db) / 10.0))
-
-
-def add_noise(img: np.ndarray, snr_db: float | None, rng: np.random.Generator | int | None = None,
-              clip: bool = False) -> np.ndarray:
-    """Additive white Gaussian noise at ``snr_db`` (dB) for the whole image; ``None`` = clean copy.
-
-    SNR = 10 log10(mean signal power / noise variance), one noise level per image (all bands).
-
-    Args:
-        img: any-shape array.
-        snr_db: target SNR in dB, or ``None`` for no noise.
-        rng: generator or seed.
-        clip: clip the result to ``[0, 1]``.
-
-    Returns:
-        float32 array of ``img``'s shape.
-    """
-    out = np.asarray(img, dtype=np.float64)
-    if snr_db is not None:
-        gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-        out = out + gen.normal(0.0, noise_sigma(out, snr_db), size=out.shape)
-    if clip:
-        out = np.clip(out, 0.0, 1.0)
-    return out.astype(np.float32)
-
-
 # ----------------------------------------------------------------------------- geometry
-@dataclass
-class RigidTransform:
-    """Pose of the HSI footprint relative to the MSI footprint, in fine scene pixels.
-
-    Attributes:
-        angle_deg: rotation of the HSI sampling grid; positive = the HSI shows the scene turned
-            counter-clockwise as displayed (90 -> ``np.rot90``).
-        shift_px: ``(dy, dx)`` from the MSI footprint's centre to the HSI footprint's centre
-            (scene pixels; +dy down, +dx right).
-        scale: size of one fine HSI-footprint pixel in scene pixels (1 = same resolution as the MSI).
-    """
-
-    angle_deg: float = 0.0
-    shift_px: tuple[float, float] = (0.0, 0.0)
-    scale: float = 1.0
-
-    def __post_init__(self) -> None:
-        self.angle_deg = float(self.angle_deg)
-        self.shift_px = (float(self.shift_px[0]), float(self.shift_px[1]))
-        self.scale = float(self.scale)
-        if self.scale <= 0:
-            raise ValueError(f"RigidTransform.scale must be positive, got {self.scale}")
-
-    def linear(self) -> np.ndarray:
-        """``(2, 2)`` map from footprint offsets ``(du, dv)`` to scene offsets ``(drow, dcol)``."""
-        a = math.radians(self.angle_deg)
-        cos, sin = math.cos(a), math.sin(a)
-        # Snap exact multiples of 90 degrees so 90-degree pairs sample integer scene pixels.
-        cos, sin = (round(cos) if abs(cos - round(cos)) < 1e-12 else cos,
-                    round(sin) if abs(sin - round(sin)) < 1e-12 else sin)
-        return self.scale * np.array([[cos, sin], [-sin, cos]])
-
-    def affine(self, footprint_shape: Sequence[int], reference_centre: Sequence[float]) -> np.ndarray:
-        """``(3, 3)`` homogeneous map from footprint pixel ``(u, v, 1)`` to scene ``(row, col, 1)``.
-
-        ``reference_centre``: scene coordinates of the MSI footprint's centre.
-        """
-        h, w = footprint_shape
-        lin = self.linear()
-        centre = np.asarray(reference_centre, dtype=np.float64) + np.asarray(self.shift_px)
-        local_centre = np.array([(h - 1) / 2.0, (w - 1) / 2.0])
-        out = np.eye(3)
-        out[:2, :2] = lin
-        out[:2, 2] = centre - lin @ local_centre
-        return out
-
-    def footprint_to_scene(self, rows: np.ndarray, cols: np.ndarray, footprint_shape: Sequence[int],
-                           reference_centre: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-        """Scene coordinates of HSI-footprint fine pixel coordinates ``(rows, cols)`` (any shapes)."""
-        a = self.affine(footprint_shape, reference_centre)
-        rows, cols = np.asarray(rows, dtype=np.float64), np.asarray(cols, dtype=np.float64)
-        return a[0, 0] * rows + a[0, 1] * cols + a[0, 2], a[1, 0] * rows + a[1, 1] * cols + a[1, 2]
-
-    def scene_to_footprint(self, rows: np.ndarray, cols: np.ndarray, footprint_shape: Sequence[int],
-                           reference_centre: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-        """Inverse of :meth:`footprint_to_scene`."""
-        a = np.linalg.inv(self.affine(footprint_shape, reference_centre))
-        rows, cols = np.asarray(rows, dtype=np.float64), np.asarray(cols, dtype=np.float64)
-        return a[0, 0] * rows + a[0, 1] * cols + a[0, 2], a[1, 0] * rows + a[1, 1] * cols + a[1, 2]
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["shift_px"] = list(self.shift_px)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RigidTransform:
-        return cls(float(data["angle_deg"]), tuple(data["shift_px"]), float(data.get("scale", 1.0)))
-
-
-def _sample(cube: np.ndarray, rows: np.ndarray, cols: np.ndarray, order: int) -> np.ndarray:
-    """Scene ``(H, W, K)`` sampled at scene coordinates ``rows, cols`` (same shape S) -> ``(*S, K)``."""
-    r_int, c_int = np.rint(rows), np.rint(cols)
-    if np.all(np.abs(rows - r_int) < INTEGER_TOL) and np.all(np.abs(cols - c_int) < INTEGER_TOL):
-        # Grid-aligned (no rotation, or multiples of 90 degrees with integer shifts): exact copy.
-        return cube[r_int.astype(np.int64), c_int.astype(np.int64)].astype(np.float64)
-    h, w, k = cube.shape
-    r0 = max(int(np.floor(rows.min())) - SPLINE_MARGIN, 0)
-    r1 = min(int(np.ceil(rows.max())) + SPLINE_MARGIN + 1, h)
-    c0 = max(int(np.floor(cols.min())) - SPLINE_MARGIN, 0)
-    c1 = min(int(np.ceil(cols.max())) + SPLINE_MARGIN + 1, w)
-    window = np.moveaxis(cube[r0:r1, c0:c1], 2, 0).astype(np.float64)  # (K, h', w') contiguous bands
-    coords = np.stack([rows.ravel() - r0, cols.ravel() - c0])
-    out = np.empty((k, coords.shape[1]), dtype=np.float64)
-    for band in range(k):
-        out[band] = ndimage.map_coordinates(window[band], coords, order=order, mode="reflect")
-    return out.T.reshape(*rows.shape, k)
-
-
 def _overflow(lo: float, hi: float, limit: float) -> float:
     return max(0.0, -lo, hi - limit)
 
@@ -467,8 +222,8 @@ def simulate_pair(
         raise ValueError(f"srf must be (K_M, K_H) with K_H = {n_bands} scene bands; got shape {p.shape}")
     i_m, j_m = (int(v) for v in msi_shape)
     h_h, w_h = (int(v) for v in hsi_shape)
-    d = _check_ratio(h_h, ratio, "hsi_shape[0]")
-    _check_ratio(w_h, ratio, "hsi_shape[1]")
+    d = check_ratio(h_h, ratio, "hsi_shape[0]")
+    check_ratio(w_h, ratio, "hsi_shape[1]")
     if degradation not in DEGRADATION_KINDS:
         raise ValueError(f"unknown degradation {degradation!r}; choose one of {DEGRADATION_KINDS}")
     if i_m < 1 or j_m < 1:
@@ -511,7 +266,7 @@ def simulate_pair(
 
     sri_m = np.ascontiguousarray(cube[msi_origin[0]:msi_origin[0] + i_m, msi_origin[1]:msi_origin[1] + j_m],
                                  dtype=np.float32)
-    sri_h = np.clip(_sample(cube, s_rows, s_cols, interp_order), 0.0, 1.0).astype(np.float32)
+    sri_h = np.clip(sample_at(cube, s_rows, s_cols, interp_order), 0.0, 1.0).astype(np.float32)
 
     # Masks: a pixel counts as overlapping when its scene point lies inside the other footprint's area.
     lo_m = msi_origin - 0.5

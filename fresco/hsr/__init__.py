@@ -1,6 +1,6 @@
 """Stage 2 of FRESCO (HSR): angle-randomised patch sampling, the translator ``f``, its inverse ``g``,
-the multi-head discriminator, the adversarial LightningModule, stitching inference and the cpu
-profile's consistency steps (``preserve_total``, ``back_project``).
+the multi-head discriminator, the adversarial LightningModule and stitching inference (the cpu
+profile's consistency steps are plain operators: :mod:`fresco.ops.consistency`).
 
     model = train_translator(abundances_m, abundances_h, ratio, cpu_config(), seed=0)
     s_sr_h = super_resolve(model, abundances_h, ratio)          # (d*I_H, d*J_H, R)
@@ -10,11 +10,10 @@ See docs/hsr.md.
 """
 
 from fresco.hsr.config import HSRConfig, cpu_config, paper_config, profile_config
-from fresco.hsr.consistency import back_project, preserve_total
 from fresco.hsr.inference import TrainedTranslator, super_resolve
 from fresco.hsr.module import HSRModule
 from fresco.hsr.sampler import sample_patches
 from fresco.hsr.train import train_translator
 
-__all__ = ["HSRConfig", "HSRModule", "TrainedTranslator", "back_project", "cpu_config", "paper_config",
-           "preserve_total", "profile_config", "sample_patches", "super_resolve", "train_translator"]
+__all__ = ["HSRConfig", "HSRModule", "TrainedTranslator", "cpu_config", "paper_config",
+           "profile_config", "sample_patches", "super_resolve", "train_translator"]

@@ -49,7 +49,7 @@ class HSRConfig:
     (applied by :class:`fresco.methods.fresco.Fresco`, ref off): add the bicubic upsampling of stage
     1's misfit of the HSI, ``Y_H - S_H C^T``, to the H-SRI, so an untrained residual translator gives
     exactly the bicubic interpolation of the HSI. ``preserve_total`` and ``back_projection`` (also
-    applied by :class:`fresco.methods.fresco.Fresco`, ref off; :mod:`fresco.hsr.consistency`): the
+    applied by :class:`fresco.methods.fresco.Fresco`, ref off; :mod:`fresco.ops.consistency`): the
     translated maps' per-pixel sum is set to the bicubic interpolation of the coarse maps' sum, and
     the H-SRI gets ``back_projection`` steps of iterative back-projection onto the HSI with the
     assumed Gaussian degradation (``warm_start_sigma``).

@@ -45,6 +45,7 @@ from torch import nn
 from fresco.hsr.config import HSRConfig
 from fresco.hsr.networks import Discriminator, InverseTranslator, Translator
 from fresco.hsr.sampler import sample_patches
+from fresco.ops.degradation import degradation_matrix
 
 __all__ = ["HSRModule", "frozen_running_stats", "lr_factor"]
 
@@ -211,8 +212,6 @@ class HSRModule(pl.LightningModule):
     def warm_operator(self, fine_side: int) -> torch.Tensor:
         """The assumed degradation ``D0`` as a 1-D matrix ``(fine_side/d, fine_side)``."""
         if self._warm_operator is None or self._warm_operator.shape[1] != fine_side:
-            from fresco.data.simulate import degradation_matrix
-
             mat = degradation_matrix(fine_side, self.ratio, "gaussian", self.config.warm_start_sigma)
             self._warm_operator = torch.as_tensor(mat, dtype=torch.float32, device=self.device)
         return self._warm_operator

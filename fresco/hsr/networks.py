@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fresco.ops.resample import upsampling_matrix
+
 __all__ = ["Discriminator", "InverseTranslator", "Translator", "init_weights", "upsampling_operator"]
 
 
@@ -19,12 +21,10 @@ def upsampling_operator(n_coarse: int, ratio: int, kernel: str) -> torch.Tensor:
     """1-D upsampling matrix ``(ratio*n_coarse, n_coarse)`` (float32).
 
     ``bicubic``: Keys a=-0.5 with replicated borders, the bicubic baseline's kernel
-    (:func:`fresco.methods.interpolation.upsampling_matrix`); ``bilinear``: the pixel-area
+    (:func:`fresco.ops.resample.upsampling_matrix`); ``bilinear``: the pixel-area
     convention of ``F.interpolate(mode="bilinear", align_corners=False)``.
     """
     if kernel == "bicubic":
-        from fresco.methods.interpolation import upsampling_matrix  # lazy: fresco.methods imports hsr
-
         return torch.as_tensor(upsampling_matrix(n_coarse, ratio, "bicubic"), dtype=torch.float32)
     eye = torch.eye(n_coarse)[None, None]
     up = F.interpolate(eye, scale_factor=(ratio, 1), mode="bilinear", align_corners=False)

@@ -25,6 +25,7 @@ from fresco.checkpoint import LAST_CHECKPOINT, IterationCheckpoint, quiet_lightn
 from fresco.hsr.config import HSRConfig
 from fresco.hsr.inference import TrainedTranslator, super_resolve
 from fresco.hsr.module import ITERATION_KEY, HSRModule
+from fresco.progress import progress_enabled
 
 __all__ = ["EvaluationCallback", "train_translator"]
 
@@ -85,8 +86,6 @@ def _as_maps(abundances: np.ndarray, what: str) -> torch.Tensor:
 
 
 def default_trainer_kwargs() -> dict[str, Any]:
-    from fresco.progress import progress_enabled
-
     return {"accelerator": "auto", "devices": 1, "precision": 32, "logger": False, "enable_checkpointing": False,
             "enable_model_summary": False, "enable_progress_bar": progress_enabled(),
             "deterministic": not torch.cuda.is_available()}

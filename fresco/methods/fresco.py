@@ -21,8 +21,16 @@ from typing import Any
 import numpy as np
 
 from fresco.data.pair import FusionPair
+from fresco.data.srf_estimation import estimate_srf, srf_error
+from fresco.hsr import HSRConfig, super_resolve, train_translator
 from fresco.methods.base import FusionMethod, MethodOutput
-from fresco.msr.solver import BTDConfig, BTDResult
+from fresco.methods.interpolation import InterpolationBaseline
+from fresco.metrics.quality import psnr
+from fresco.msr.module import fit_btd
+from fresco.msr.solver import BTDConfig, BTDResult, coupled_btd
+from fresco.ops.consistency import back_project, preserve_total
+from fresco.ops.degradation import degradation_matrix
+from fresco.ops.resample import KERNELS, upsample
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +52,6 @@ def _plain(value: Any) -> Any:
 def observed_fit(pair: FusionPair, result: BTDResult) -> dict[str, float]:
     """PSNR (dB) of the model's reconstruction of the observed MSI (``S_M (P C)^T``) and HSI
     (``S_H C^T``) and their mean: a ground-truth-free score for ranking hyperparameters."""
-    from fresco.metrics.quality import psnr
-
     msi_model = result.abundances_m @ (pair.srf @ result.endmembers).T
     scores = {"msi_psnr": psnr(msi_model, pair.msi), "hsi_psnr": psnr(result.hsi_reconstruction(), pair.hsi)}
     scores["psnr"] = 0.5 * (scores["msi_psnr"] + scores["hsi_psnr"])
@@ -72,7 +78,7 @@ class FrescoMSR(FusionMethod):
         log_dir: each stage's Lightning metrics go to ``<log_dir>/<msr|hsr>/metrics.csv`` (unless the
             trainer config names a logger). ``None``: not logged.
         estimate_srf: ignore the pair's ``P`` and estimate it from the two images
-            (:func:`fresco.msr.srf_estimation.estimate_srf`, registration-free); when the pair has a ``P``
+            (:func:`fresco.data.srf_estimation.estimate_srf`, registration-free); when the pair has a ``P``
             its error is reported as ``fit.srf_*``. ``srf_estimation``: that function's keyword arguments.
     """
 
@@ -133,8 +139,6 @@ class FrescoMSR(FusionMethod):
             return pair, {}
         import dataclasses
 
-        from fresco.msr.srf_estimation import estimate_srf, srf_error
-
         opts = {"seed": self.seed, **self.srf_estimation}
         estimate = estimate_srf(pair.msi, pair.hsi, pair.wavelengths, pair.ratio, **opts)
         errors = srf_error(estimate, pair.srf, wavelengths=pair.wavelengths, hsi=pair.hsi)
@@ -146,14 +150,10 @@ class FrescoMSR(FusionMethod):
     def stage1(self, pair: FusionPair, degradation: tuple[Any, Any] | None = None) -> BTDResult:
         """Run the coupled unmixing on ``pair`` (under Lightning unless ``lightning=False``)."""
         if self.lightning:
-            from fresco.msr.module import fit_btd
-
             return fit_btd(pair.msi, pair.hsi, pair.srf, self.btd_config, seed=self.seed, dtype=self.dtype,
                            degradation=degradation, trainer_kwargs=self._trainer_kwargs("msr"),
                            checkpoint_dir=self._stage_dir("msr"), checkpoint_every=self.checkpoint_every,
                            monitor=self._stage1_monitor(), monitor_every=self.monitor_every)
-        from fresco.msr.solver import coupled_btd
-
         return coupled_btd(pair.msi, pair.hsi, pair.srf, config=self.btd_config, seed=self.seed, dtype=self.dtype,
                            device=self._torch_device(), degradation=degradation)
 
@@ -199,8 +199,6 @@ class RegisteredLL1(FrescoMSR):
         self.degradation, self.sigma, self.kernel_size = degradation, sigma, kernel_size
 
     def run(self, pair: FusionPair) -> MethodOutput:
-        from fresco.data.simulate import degradation_matrix
-
         d = pair.ratio
         if pair.msi.shape[:2] != (d * pair.hsi.shape[0], d * pair.hsi.shape[1]):
             raise ValueError(
@@ -238,8 +236,6 @@ class Fresco(FrescoMSR):
     def __init__(self, name: str = "fresco", *, hsr: dict[str, Any] | None = None, independent: bool = False,
                  compare_with: Sequence[str] = ("bicubic", "lanczos"), **kwargs: Any) -> None:
         super().__init__(name, **kwargs)
-        from fresco.hsr import HSRConfig
-
         settings = dict(_plain(hsr) or {})
         settings["independent"] = bool(independent) or bool(settings.get("independent", False))
         known = {f.name for f in fields(HSRConfig)}
@@ -249,8 +245,6 @@ class Fresco(FrescoMSR):
         if "betas" in settings:
             settings["betas"] = tuple(settings["betas"])
         self.hsr_config = HSRConfig(**settings)
-        from fresco.methods.interpolation import KERNELS
-
         known_refs = sorted([*KERNELS, *(f"{k}_bp" for k in KERNELS)])
         bad = [k for k in _plain(compare_with) or () if k not in known_refs]
         if bad:
@@ -259,8 +253,6 @@ class Fresco(FrescoMSR):
 
     def reference(self, name: str) -> FusionMethod:
         """The interpolation baseline ``name`` of ``compare_with``."""
-        from fresco.methods.interpolation import InterpolationBaseline
-
         kernel, _, bp = name.partition("_")
         steps = max(int(self.hsr_config.back_projection), 5) if bp else 0
         return InterpolationBaseline(name=name, kernel=kernel, back_projection=steps,
@@ -270,10 +262,7 @@ class Fresco(FrescoMSR):
         """The H-SRI from translated maps ``(I, J, R)``: ``clip(S C^T, 0, 1)`` in the reference; the
         cpu profile's options first set the maps' per-pixel total (``preserve_total``), add the
         upsampled misfit of the HSI (``add_hsi_misfit``) and back-project onto the HSI
-        (``back_projection``); see :mod:`fresco.hsr.consistency`."""
-        from fresco.hsr.consistency import back_project, preserve_total
-        from fresco.methods.interpolation import upsample
-
+        (``back_projection``); see :mod:`fresco.ops.consistency`."""
         c = self.hsr_config
         if c.preserve_total:
             maps = preserve_total(maps, result.abundances_h, pair.ratio)
@@ -286,8 +275,6 @@ class Fresco(FrescoMSR):
         return np.clip(image, 0.0, 1.0).astype(np.float32)
 
     def run(self, pair: FusionPair) -> MethodOutput:
-        from fresco.hsr import super_resolve, train_translator
-
         times: dict[str, float] = {}
         with self.timed(times, "m_sri"):
             pair, srf_diagnostics = self.with_estimated_srf(pair)

@@ -28,6 +28,8 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
+from fresco.progress import track
+
 __all__ = [
     "ALEXNET_WEIGHTS_FILE",
     "INCEPTION_WEIGHTS_FILE",
@@ -481,8 +483,6 @@ class PerceptualMetrics:
                 f"positions (< fid_min_positions={self.fid_min_positions}); FID needs larger images",
             )
             return None
-        from fresco.progress import track
-
         rng = np.random.default_rng(self.seed)
         values = []
         for _ in track(range(self.fid_repeats), total=self.fid_repeats, description="FID repeats"):

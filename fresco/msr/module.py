@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from fresco.checkpoint import LAST_CHECKPOINT, IterationCheckpoint, quiet_lightning
 from fresco.msr.solver import BTDConfig, BTDResult, CoupledBTD
+from fresco.progress import progress_enabled
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +130,6 @@ def fit_btd(msi: np.ndarray, hsi: np.ndarray, srf: np.ndarray, config: BTDConfig
     finds one resumes from it.
     """
     import time
-
-    from fresco.progress import progress_enabled
 
     kwargs = {k: v for k, v in dict(trainer_kwargs or {}).items() if k != "_target_"}
     kwargs.update(max_epochs=config.iterations, min_epochs=0)

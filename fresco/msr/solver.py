@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from fresco.ops.degradation import degradation_matrix
+
 __all__ = ["BTDConfig", "BTDResult", "CoupledBTD", "coupled_btd", "registered_btd", "INITS", "TV_BOUNDARIES"]
 
 INITS = ("random", "vca")
@@ -517,8 +519,6 @@ def registered_btd(msi: Any, hsi: Any, srf: Any, ratio: int, num_materials: int 
     """The co-registered coupled LL1 model: one abundance set on the MSI grid, the HSI modelled as
     its spatial degradation (``kind``/``sigma``/``kernel_size`` as in :func:`fresco.data.simulate.degrade`).
     Requires ``msi`` rows/cols = ``ratio`` x the HSI's (the same footprint)."""
-    from fresco.data.simulate import degradation_matrix
-
     msi, hsi = np.asarray(msi), np.asarray(hsi)
     if msi.shape[0] != ratio * hsi.shape[0] or msi.shape[1] != ratio * hsi.shape[1]:
         raise ValueError(

@@ -1,4 +1,4 @@
-"""The consistency steps after the translator (fresco.hsr.consistency): what each one guarantees."""
+"""The consistency steps after the translator (fresco.ops.consistency): what each one guarantees."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from fresco.data.simulate import degrade
-from fresco.hsr.consistency import back_project, preserve_total
 from fresco.methods.interpolation import InterpolationBaseline, upsample
 from fresco.metrics.quality import psnr
+from fresco.ops.consistency import back_project, preserve_total
 
 
 def smooth_maps(rng: np.random.Generator, side: int = 32, materials: int = 4) -> np.ndarray:

@@ -19,7 +19,7 @@ import torch
 from fresco.data.simulate import degrade
 from fresco.data.synthetic import synthetic_scene
 from fresco.hsr import cpu_config, super_resolve, train_translator
-from fresco.methods.interpolation import upsample
+from fresco.ops.resample import upsample
 
 RATIO = 4
 

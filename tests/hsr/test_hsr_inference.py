@@ -35,7 +35,7 @@ def test_any_size_gives_ratio_times_size(shape):
 
 
 def test_residual_model_at_init_is_bicubic_of_the_whole_map():
-    from fresco.methods.interpolation import upsample
+    from fresco.ops.resample import upsample
 
     model = tiny_model(residual=True, upsample="bicubic")
     maps = np.random.default_rng(1).random((10, 9, 2)).astype(np.float32)

@@ -29,7 +29,7 @@ def test_reference_widths_and_divisibility():
 
 
 def test_residual_translator_starts_as_bicubic():
-    from fresco.methods.interpolation import upsample
+    from fresco.ops.resample import upsample
 
     f = Translator(4, 8, width=4, depth=2, residual=True, upsample="bicubic").eval()
     h = torch.rand(2, 1, 8, 8)

@@ -56,6 +56,8 @@ from typing import Any
 
 import numpy as np
 
+from fresco.ops.degradation import degrade
+
 __all__ = [
     "MODES",
     "SRFEstimate",
@@ -221,8 +223,6 @@ def _coarse_msi(m: np.ndarray, d: int | None, kind: str) -> np.ndarray:
     """The MSI at the HSI's pixel size: crop to a multiple of ``d`` and degrade (``(I_M/d, J_M/d, K_M)``)."""
     if d is None or d == 1:
         return m
-    from fresco.data.simulate import degrade
-
     rows, cols = (m.shape[0] // d) * d, (m.shape[1] // d) * d
     return np.asarray(degrade(m[:rows, :cols], d, kind), dtype=np.float64)
 

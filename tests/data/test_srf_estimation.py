@@ -1,4 +1,4 @@
-"""Registration-free estimate of the MSI spectral response P (fresco.msr.srf_estimation).
+"""Registration-free estimate of the MSI spectral response P (fresco.data.srf_estimation).
 
 Thresholds were measured on these exact pairs (seed 0) and given a margin of about 2-3x; the measured
 values are in the comments and in docs/srf_estimation.md.
@@ -14,8 +14,8 @@ import pytest
 from fresco.data.scenes import Scene, load_indian_pines
 from fresco.data.sensors import box_srf, make_srf
 from fresco.data.simulate import misalignment, simulate_pair
+from fresco.data.srf_estimation import MODES, estimate_srf, fit_srf, srf_error
 from fresco.data.synthetic import synthetic_scene
-from fresco.msr.srf_estimation import MODES, estimate_srf, fit_srf, srf_error
 
 RATIO = 4
 FOOTPRINT = (64, 64)  # fine pixels: MSI 64x64, HSI 16x16

@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from fresco.ops.degradation import degrade
+from fresco.ops.resample import upsample
+
 __all__ = ["back_project", "preserve_total"]
 
 
@@ -32,8 +35,6 @@ def preserve_total(maps_sr: np.ndarray, maps_h: np.ndarray, ratio: int, *, kerne
     The correction is additive and split equally, so it changes only the total and leaves the
     differences between materials (what ``f`` learned) untouched.
     """
-    from fresco.methods.interpolation import upsample
-
     sr = np.asarray(maps_sr, dtype=np.float32)
     coarse = np.asarray(maps_h, dtype=np.float32)
     if sr.ndim != 3 or coarse.ndim != 3 or sr.shape[2] != coarse.shape[2]:
@@ -51,13 +52,10 @@ def back_project(image: np.ndarray, observed: np.ndarray, ratio: int, iterations
     """``iterations`` steps of ``X <- X + U(observed - D0 X)``.
 
     ``D0`` is Gaussian blur (``sigma`` in fine pixels; ``None``: FWHM = ``ratio``) then decimation,
-    as :func:`fresco.data.simulate.degrade`; ``U`` is ``kernel`` interpolation on the same sampling
+    as :func:`fresco.ops.degradation.degrade`; ``U`` is ``kernel`` interpolation on the same sampling
     grid (coarse pixel ``i`` at fine coordinate ``i*d + (d-1)/2``). ``image (I, J, K)`` and
     ``observed (I/d, J/d, K)``; returns float32.
     """
-    from fresco.data.simulate import degrade
-    from fresco.methods.interpolation import upsample
-
     if int(iterations) < 0:
         raise ValueError(f"back-projection iterations must be >= 0; got {iterations}")
     x = np.asarray(image, dtype=np.float32)
