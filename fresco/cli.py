@@ -14,28 +14,15 @@ from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
+from fresco.configs import config_dir
 from fresco.pipeline import run_experiment
 from fresco.report import main as report_main
 
 log = logging.getLogger("fresco")
-
-
-def config_dir() -> Path:
-    """The Hydra config folder: `conf/` at the repository root (installed editable), or the copy
-    packaged as `fresco/conf` in a wheel."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "conf", here / "conf"):
-        if (candidate / "config.yaml").is_file():
-            return candidate
-    raise FileNotFoundError(
-        f"fresco's Hydra configs were not found next to {here} (looked for conf/config.yaml at the "
-        "repository root and inside the package). Install from a checkout with `pip install -e .`."
-    )
 
 
 def _task(cfg: DictConfig) -> float | None:

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from fresco import results
+from fresco.configs import compose_option
 from fresco.data.io import load_pair, save_pair_npz
 from fresco.data.pair import FusionPair
 from fresco.data.simulate import simulate_pair
@@ -89,12 +90,14 @@ def build_pair(cfg: DictConfig) -> FusionPair:
     )
 
 
-def score_output(pair: FusionPair, output: MethodOutput, perceptual: Any) -> dict[str, float | None]:
+def score_output(pair: FusionPair, output: MethodOutput, perceptual: Any,
+                 references: dict[str, MethodOutput] | None = None) -> dict[str, float | None]:
     """Flat metrics for every product: scored against its ground truth, None where there is none.
-    Reference outputs (``output.references``) are scored under ``ref.<name>.<product>.<metric>``."""
+    The outputs of the methods run beside it (``references``, from ``method.compare_with``) are scored
+    under ``ref.<name>.<product>.<metric>``."""
     truth = {"m_sri": pair.sri_m, "h_sri": pair.sri_h}
     groups: dict[str, dict[str, float | None]] = {}
-    outputs = [("", output)] + [(f"ref.{name}.", ref) for name, ref in output.references.items()]
+    outputs = [("", output)] + [(f"ref.{name}.", ref) for name, ref in (references or {}).items()]
     for prefix, out in outputs:
         for key in PRODUCTS:
             est, gt = getattr(out, key), truth[key]
@@ -106,6 +109,28 @@ def score_output(pair: FusionPair, output: MethodOutput, perceptual: Any) -> dic
                 continue
             groups[prefix + key] = score(est, gt, pair.ratio, rgb_bands=pair.display_bands(), perceptual=perceptual)
     return results.flatten_metrics(groups)
+
+
+def reference_configs(cfg: DictConfig) -> dict[str, DictConfig]:
+    """The method configs named by ``method.compare_with`` (each a ``method`` config option, composed
+    on its own), keyed by their names: the methods the pipeline runs beside the chosen one on the
+    same pair. Raises ``ValueError`` for an unknown name before anything runs."""
+    names = [str(n) for n in (cfg.method.get("compare_with") or [])]
+    if len(set(names)) != len(names):
+        raise ValueError(f"method.compare_with names a method twice: {names}")
+    if cfg.method.name in names:
+        raise ValueError(f"method.compare_with names the method itself ({cfg.method.name}); remove it")
+    return {name: compose_option("method", name) for name in names}
+
+
+def method_config(cfg: DictConfig, node: DictConfig | None = None) -> DictConfig:
+    """``node`` (default ``cfg.method``) without the pipeline's own key (``compare_with``), its
+    interpolations (``${seed}``, ``${training}``...) resolving against ``cfg``."""
+    root = cfg.copy()
+    with open_dict(root):
+        root.method = cfg.method if node is None else node
+        root.method.pop("compare_with", None)
+    return root.method
 
 
 def make_monitor(pair: FusionPair) -> Any:
@@ -194,6 +219,7 @@ def run_experiment(cfg: DictConfig) -> dict[str, float | None]:
     import pytorch_lightning as pl
 
     run_dir = Path(cfg.paths.output_dir)
+    references_cfg = reference_configs(cfg)   # an unknown name fails here, before anything is removed
     run_dir.mkdir(parents=True, exist_ok=True)
     config_text = experiment_config_text(cfg)
     if cfg.get("resume"):
@@ -209,7 +235,7 @@ def run_experiment(cfg: DictConfig) -> dict[str, float | None]:
     results.update_run_status(run_dir, status="running", run_name=cfg.run_name, method=cfg.method.name,
                               dataset=cfg.dataset.name, seed=int(cfg.seed), error=None, traceback=None)
     try:
-        metrics = _run(cfg, run_dir, pl)
+        metrics = _run(cfg, run_dir, pl, references_cfg)
     except Exception as exc:
         results.update_run_status(run_dir, status="failed", error=f"{type(exc).__name__}: {exc}",
                                   traceback=traceback.format_exc())
@@ -219,7 +245,7 @@ def run_experiment(cfg: DictConfig) -> dict[str, float | None]:
     return metrics
 
 
-def _run(cfg: DictConfig, run_dir: Path, pl: Any) -> dict[str, float | None]:
+def _run(cfg: DictConfig, run_dir: Path, pl: Any, references_cfg: dict[str, DictConfig]) -> dict[str, float | None]:
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
     times: dict[str, float] = {}
     start = time.perf_counter()
@@ -229,7 +255,7 @@ def _run(cfg: DictConfig, run_dir: Path, pl: Any) -> dict[str, float | None]:
     times["data"] = time.perf_counter() - t0
 
     log.info("[2/4] method: %s", cfg.method.name)
-    method: FusionMethod = instantiate_unwrapped(cfg.method, _convert_="all")
+    method: FusionMethod = instantiate_unwrapped(method_config(cfg), _convert_="all")
     if cfg.get("monitor", True):
         method.monitor = make_monitor(pair)
     t0 = time.perf_counter()
@@ -238,10 +264,19 @@ def _run(cfg: DictConfig, run_dir: Path, pl: Any) -> dict[str, float | None]:
     output.check_against(pair, method.name)
     for stage, seconds in output.time_s.items():
         times[f"method.{stage}"] = seconds
+    references: dict[str, MethodOutput] = {}
+    if references_cfg:
+        t0 = time.perf_counter()
+        for name, node in references_cfg.items():
+            log.info("[2/4] beside it: %s", name)
+            reference: FusionMethod = instantiate_unwrapped(method_config(cfg, node), _convert_="all")
+            references[name] = reference.run(pair.without_truth())
+            references[name].check_against(pair, f"{method.name} (compare_with {name})")
+        times["references"] = time.perf_counter() - t0
 
     log.info("[3/4] metrics")
     t0 = time.perf_counter()
-    metrics = score_output(pair, output, build_perceptual(cfg))
+    metrics = score_output(pair, output, build_perceptual(cfg), references)
     times["metrics"] = time.perf_counter() - t0
     metrics.update({k: results.clean_metric(v) for k, v in output.diagnostics.items()})
     if pair.meta.get("overlap") is not None:

@@ -117,8 +117,9 @@ class Training:
     Args:
         trainer: the ``trainer`` config group: ``pytorch_lightning.Trainer`` arguments, with an optional
             ``_target_`` (another Trainer class) and ``callbacks`` (objects or configs with ``_target_``).
-        device: ``auto`` (the trainer's accelerator when it asks for a GPU and one is present), ``cpu``
-            or ``cuda``; methods that run plain torch outside a Trainer use :meth:`torch_device`.
+        device: ``auto`` (the trainer's accelerator when it asks for a GPU and one is present; a trainer
+            config without an accelerator asks for one, as the CLI's automatic profile), ``cpu`` or
+            ``cuda``. Methods that run plain torch outside a Trainer use :meth:`torch_device`.
         checkpoint_dir: each stage checkpoints to ``<checkpoint_dir>/<stage>/last.ckpt`` and resumes from
             it when it is there. ``None``: no checkpoints.
         log_dir: each stage's curves go to ``<log_dir>/<stage>/metrics.csv`` unless the trainer config
@@ -163,7 +164,7 @@ class Training:
                 raise RuntimeError("training.device=cuda was asked for but torch sees no CUDA device; "
                                    "use training.device=auto or cpu")
             return self.device
-        wants_gpu = str(self.trainer.get("accelerator", "cpu")).lower() in GPU_ACCELERATORS
+        wants_gpu = str(self.trainer.get("accelerator", "auto")).lower() in GPU_ACCELERATORS
         return "cuda" if wants_gpu and torch.cuda.is_available() else "cpu"
 
     def stage_dir(self, stage: str) -> Path | None:
@@ -213,13 +214,14 @@ def fit_module(module: pl.LightningModule, trainer: Mapping[str, Any] | None, *,
     kwargs = {"enable_progress_bar": progress_enabled(), **TRAINER_DEFAULTS, **(defaults or {}),
               **dict(trainer or {})}
     target = kwargs.pop("_target_", TRAINER_TARGET)
-    all_callbacks = [_callback(c) for c in plain(kwargs.pop("callbacks", None)) or []] + list(callbacks)
+    all_callbacks = [_callback(c) for c in plain(kwargs.pop("callbacks", None)) or []]
     ckpt_path = None
     if checkpoint_dir is not None:
         checkpoint_dir = Path(checkpoint_dir)
         all_callbacks.append(IterationCheckpoint(checkpoint_dir, checkpoint_every))
         if (checkpoint_dir / LAST_CHECKPOINT).is_file():
             ckpt_path = checkpoint_dir / LAST_CHECKPOINT
+    all_callbacks += list(callbacks)   # after the checkpoint: an iteration is saved before it is reported
     kwargs.update(fixed)
     kwargs["enable_checkpointing"] = False   # IterationCheckpoint, on the module's own counter
     with quiet_lightning():

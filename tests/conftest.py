@@ -23,7 +23,7 @@ def compose_cfg(tmp_path):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from fresco.cli import config_dir
+    from fresco.configs import config_dir
 
     def _compose(*overrides: str, output_dir: Path | None = None):
         GlobalHydra.instance().clear()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from hydra.utils import instantiate
 
-from fresco.cli import config_dir
+from fresco.configs import config_dir
 
 CONF = config_dir()
 
@@ -32,8 +32,12 @@ def test_each_choice_composes(compose_cfg, group):
 
 @pytest.mark.parametrize("method", choices("method"))
 def test_methods_instantiate_with_their_name(compose_cfg, method):
+    from fresco.pipeline import method_config
+
     cfg = compose_cfg(f"method={method}")
-    obj = instantiate(cfg.method)
+    beside = ["bicubic", "lanczos", "bicubic_bp"] if method in ("fresco", "iat") else []
+    assert list(cfg.method.compare_with) == beside
+    obj = instantiate(method_config(cfg))   # compare_with is the pipeline's, never the method's
     assert obj.name == method
 
 

@@ -32,10 +32,12 @@ def test_fresco_h_sri_applies_the_consistency_options_in_order():
     import numpy as np
 
     from fresco.data.simulate import degrade
-    from fresco.methods.fresco import Fresco
+    from fresco.hsr import HSRConfig
+    from fresco.methods.fresco import TranslatorStage
     from fresco.msr.solver import BTDResult
     from fresco.ops.consistency import back_project, preserve_total
     from fresco.ops.resample import upsample
+    from fresco.training import Training
 
     rng = np.random.default_rng(0)
     ends, maps_m = rng.random((12, 3)), rng.random((16, 16, 3))
@@ -49,15 +51,36 @@ def test_fresco_h_sri_applies_the_consistency_options_in_order():
 
     Pair.hsi = hsi
     translated = rng.random((16, 16, 3)).astype(np.float32)
-    plain = Fresco(hsr={"add_hsi_misfit": False})
+    plain = TranslatorStage(HSRConfig(add_hsi_misfit=False), Training())
     np.testing.assert_allclose(plain.h_sri(Pair, result, translated), np.clip(translated @ ends.T, 0, 1), atol=1e-5)
-    full = Fresco(hsr={"add_hsi_misfit": True, "preserve_total": True, "back_projection": 2})
+    full = TranslatorStage(HSRConfig(add_hsi_misfit=True, preserve_total=True, back_projection=2), Training())
     maps = preserve_total(translated, maps_h, 4)
     expected = maps @ ends.T + upsample((hsi - maps_h @ ends.T).astype(np.float32), 4)
     expected = np.clip(back_project(expected, hsi, 4, 2), 0, 1)
     np.testing.assert_allclose(full.h_sri(Pair, result, translated), expected, atol=1e-5)
-    with pytest.raises(ValueError, match="bicubic_bp"):
-        Fresco(compare_with=["bicubic", "nearest"])
+
+
+def test_compare_with_runs_any_method_beside_any_method_and_rejects_unknown_names(compose_cfg, tmp_path):
+    metrics = run_experiment(compose_cfg("experiment=smoke", "method=lanczos", "method.compare_with=[bicubic]",
+                                         "logger=none", "save.figure=false"))
+    assert metrics["ref.bicubic.h_sri.psnr"] is not None
+    assert metrics["ref.bicubic.h_sri.psnr"] != metrics["h_sri.psnr"]   # a different method, scored on its own
+    run_dir = tmp_path / "bad"
+    with pytest.raises(ValueError, match="no method config named 'nearest'.*bicubic_bp"):
+        run_experiment(compose_cfg("experiment=smoke", "method=lanczos", "method.compare_with=[bicubic,nearest]",
+                                   output_dir=run_dir))
+    assert not run_dir.exists()   # refused before anything was written
+
+
+def test_python_defaults_are_the_clis_on_this_machine(compose_cfg):
+    from omegaconf import OmegaConf
+
+    from fresco.hsr import HSRConfig
+    from fresco.methods.fresco import Fresco
+
+    cfg = compose_cfg("method=fresco")
+    cli_hsr = HSRConfig.from_settings(OmegaConf.to_container(cfg.hsr, resolve=True))
+    assert Fresco().hsr_config == cli_hsr   # no hsr= : the profile the CLI picks here, not the paper budget
 
 
 def test_profiles_pick_the_stage2_settings(compose_cfg):

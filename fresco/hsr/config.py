@@ -116,6 +116,16 @@ class HSRConfig:
         if not 0.0 <= self.side_prob <= 1.0:
             raise ValueError(f"side_prob must be in [0, 1]; got {self.side_prob}")
 
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> HSRConfig:
+        """Build from a settings mapping (the ``hsr`` config group), rejecting unknown names with the
+        list of known ones."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise TypeError(f"unknown stage-2 (hsr) setting(s) {unknown}; known: {sorted(known)}")
+        return cls(**settings)
+
     def replace(self, **changes: Any) -> HSRConfig:
         return dataclasses.replace(self, **changes)
 

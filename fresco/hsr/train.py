@@ -21,11 +21,10 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
-from fresco.checkpoint import LAST_CHECKPOINT, IterationCheckpoint, quiet_lightning
 from fresco.hsr.config import HSRConfig
 from fresco.hsr.inference import TrainedTranslator, super_resolve
 from fresco.hsr.module import ITERATION_KEY, HSRModule
-from fresco.progress import progress_enabled
+from fresco.training import LAST_CHECKPOINT, fit_module
 
 __all__ = ["EvaluationCallback", "train_translator"]
 
@@ -86,9 +85,8 @@ def _as_maps(abundances: np.ndarray, what: str) -> torch.Tensor:
 
 
 def default_trainer_kwargs() -> dict[str, Any]:
-    return {"accelerator": "auto", "devices": 1, "precision": 32, "logger": False, "enable_checkpointing": False,
-            "enable_model_summary": False, "enable_progress_bar": progress_enabled(),
-            "deterministic": not torch.cuda.is_available()}
+    """Stage 2's Trainer arguments unless the caller's say otherwise (over :data:`fresco.training.TRAINER_DEFAULTS`)."""
+    return {"accelerator": "auto", "devices": 1, "precision": 32, "deterministic": not torch.cuda.is_available()}
 
 
 def train_translator(abundances_m: np.ndarray, abundances_h: np.ndarray, ratio: int, config: HSRConfig, *,
@@ -144,19 +142,13 @@ def train_translator(abundances_m: np.ndarray, abundances_h: np.ndarray, ratio: 
             return TrainedTranslator(module, config, ratio, module.iteration, module.history, 0.0)
         log.info("stage 2: resuming from %s (iteration %d)", ckpt_path, int(state.get(ITERATION_KEY, 0)))
 
-    kwargs = {**default_trainer_kwargs(), **(trainer_kwargs or {})}
-    kwargs.pop("_target_", None)
-    callbacks = list(kwargs.pop("callbacks", None) or [])
-    if checkpoint_dir is not None:
-        callbacks.append(IterationCheckpoint(checkpoint_dir, config.checkpoint_every))
+    callbacks = []
     if eval_fn is not None:
         callbacks.append(EvaluationCallback(eval_fn, np.asarray(abundances_h, dtype=np.float32), ratio,
                                             config.eval_every))
-    kwargs.update(callbacks=callbacks, max_epochs=1, max_steps=-1, limit_train_batches=None, num_sanity_val_steps=0)
-    kwargs.setdefault("log_every_n_steps", config.log_every)
-    loader = DataLoader(_Ticks(), batch_size=None, num_workers=0)
-    with quiet_lightning():
-        trainer = pl.Trainer(**kwargs)
-        trainer.fit(module, train_dataloaders=loader, ckpt_path=ckpt_path)
+    fit_module(module, trainer_kwargs, checkpoint_dir=checkpoint_dir, checkpoint_every=config.checkpoint_every,
+               train_dataloaders=DataLoader(_Ticks(), batch_size=None, num_workers=0), callbacks=callbacks,
+               defaults={**default_trainer_kwargs(), "log_every_n_steps": config.log_every},
+               max_epochs=1, max_steps=-1, limit_train_batches=None, num_sanity_val_steps=0)
     seconds = time.perf_counter() - start
     return TrainedTranslator(module, config, ratio, module.iteration, module.history, seconds)

@@ -31,8 +31,9 @@ class MethodOutput:
     extras: anything else worth keeping (endmembers, abundances, losses); arrays are saved.
     diagnostics: scalars computed WITHOUT ground truth (e.g. ``fit.psnr``, how well the model
         reproduces the observed images); written to ``metrics.json`` as they are.
-    references: other methods' outputs on the same pair (e.g. bicubic beside FRESCO), scored and
-        shown alongside under their names.
+
+    A method never runs another method: the ones scored beside it are the pipeline's job
+    (``method.compare_with``).
     """
 
     m_sri: np.ndarray | None = None
@@ -40,7 +41,6 @@ class MethodOutput:
     time_s: dict[str, float] = field(default_factory=dict)
     extras: dict[str, np.ndarray] = field(default_factory=dict)
     diagnostics: dict[str, float] = field(default_factory=dict)
-    references: dict[str, MethodOutput] = field(default_factory=dict)
 
     def check_against(self, pair: FusionPair, method: str) -> None:
         """Raise ``ValueError`` when an estimate has the wrong shape or non-finite values."""
@@ -54,8 +54,6 @@ class MethodOutput:
                                  f"expected {expected[key]} for this pair")
             if not np.all(np.isfinite(est)):
                 raise ValueError(f"method '{method}' returned a {key} with NaN or Inf values")
-        for name, ref in self.references.items():
-            ref.check_against(pair, f"{method} (reference {name})")
 
 
 class FusionMethod(ABC):

@@ -3,7 +3,9 @@
 
 Stage 1 (:mod:`fresco.msr`) unmixes both images with shared endmembers -> M-SRI. Stage 2
 (:mod:`fresco.hsr`) learns one translator from coarse to fine abundance patches and applies it to
-the HSI's abundances -> H-SRI = ``clip(S^SR_H C^T, 0, 1)``.
+the HSI's abundances -> H-SRI = ``clip(S^SR_H C^T, 0, 1)``. :class:`Fresco` composes the two: a
+:class:`FrescoMSR` (stage 1) and a :class:`TranslatorStage` (stage 2), which train through the same
+:class:`~fresco.training.Training`.
 
 Every method here reports, besides its estimates, how well the model reproduces the OBSERVED
 images (``fit.msi_psnr``, ``fit.hsi_psnr``, ``fit.psnr``): the paper's rule for choosing
@@ -12,41 +14,28 @@ hyperparameters without ground truth (method.md section 5; ``experiments/select_
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Sequence
-from dataclasses import fields
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from fresco.data.pair import FusionPair
 from fresco.data.srf_estimation import estimate_srf, srf_error
-from fresco.hsr import HSRConfig, super_resolve, train_translator
+from fresco.hsr import HSRConfig, profile_config, super_resolve, train_translator
 from fresco.methods.base import FusionMethod, MethodOutput
-from fresco.methods.interpolation import InterpolationBaseline
 from fresco.metrics.quality import psnr
 from fresco.msr.module import fit_btd
 from fresco.msr.solver import BTDConfig, BTDResult, coupled_btd
 from fresco.ops.consistency import back_project, preserve_total
 from fresco.ops.degradation import degradation_matrix
-from fresco.ops.resample import KERNELS, upsample
+from fresco.ops.resample import upsample
+from fresco.training import Training, plain
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Fresco", "FrescoMSR", "RegisteredLL1", "observed_fit"]
-
-DEVICES = ("auto", "cpu", "cuda")
-GPU_ACCELERATORS = ("gpu", "cuda", "auto")
-
-
-def _plain(value: Any) -> Any:
-    """A DictConfig/ListConfig (``_recursive_: false`` leaves them) as plain containers."""
-    from omegaconf import DictConfig, ListConfig, OmegaConf
-
-    if isinstance(value, DictConfig | ListConfig):
-        return OmegaConf.to_container(value, resolve=True)
-    return value
+__all__ = ["Fresco", "FrescoMSR", "RegisteredLL1", "TranslatorStage", "observed_fit"]
 
 
 def observed_fit(pair: FusionPair, result: BTDResult) -> dict[str, float]:
@@ -67,78 +56,36 @@ class FrescoMSR(FusionMethod):
             tv_boundary, restart, objective_every: :class:`~fresco.msr.solver.BTDConfig` (paper names).
         seed: seeds the solver's start.
         dtype: ``float64`` (reference) or ``float32``.
-        device: ``auto`` (the trainer's accelerator when it asks for a GPU and one is present), ``cpu``
-            or ``cuda``.
         lightning: run the solver under a Lightning ``Trainer`` (progress bar, logging, checkpoints);
-            ``False`` runs the plain loop (no per-iteration framework overhead).
-        trainer: ``pytorch_lightning.Trainer`` arguments (the ``trainer`` config group).
-        checkpoint_dir: stage checkpoints go to ``<checkpoint_dir>/msr`` (and ``/hsr``); a run that finds
-            one resumes from it. ``None``: no checkpoints.
-        checkpoint_every, monitor_every: iterations between checkpoints / ground-truth monitoring.
-        log_dir: each stage's Lightning metrics go to ``<log_dir>/<msr|hsr>/metrics.csv`` (unless the
-            trainer config names a logger). ``None``: not logged.
+            ``False`` runs the plain loop (no per-iteration framework overhead) on ``training``'s device.
+        training: a :class:`~fresco.training.Training` or its settings (the ``training`` config node:
+            device, trainer, checkpoint and log folders). Default: no checkpoints, no logs, the GPU when
+            there is one (as the CLI's automatic profile).
+        monitor_every: iterations between ground-truth monitoring (reporting only).
         estimate_srf: ignore the pair's ``P`` and estimate it from the two images
             (:func:`fresco.data.srf_estimation.estimate_srf`, registration-free); when the pair has a ``P``
             its error is reported as ``fit.srf_*``. ``srf_estimation``: that function's keyword arguments.
     """
 
     name = "fresco_msr"
+    #: Checkpoint/log folder of this stage (``<checkpoint_dir>/msr``).
+    stage = "msr"
 
-    def __init__(self, name: str = "fresco_msr", *, seed: int = 0, dtype: str = "float64", device: str = "auto",
-                 lightning: bool = True, trainer: dict[str, Any] | None = None, checkpoint_dir: str | None = None,
-                 checkpoint_every: int = 50, monitor_every: int = 50, estimate_srf: bool = False,
-                 srf_estimation: dict[str, Any] | None = None, log_dir: str | None = None, **stage1: Any) -> None:
+    def __init__(self, name: str = "fresco_msr", *, seed: int = 0, dtype: str = "float64", lightning: bool = True,
+                 training: Training | Mapping[str, Any] | None = None, monitor_every: int = 50,
+                 estimate_srf: bool = False, srf_estimation: dict[str, Any] | None = None, **stage1: Any) -> None:
         self.name = name
-        self.estimate_srf, self.srf_estimation = bool(estimate_srf), dict(_plain(srf_estimation) or {})
-        self.btd_config = BTDConfig.from_kwargs(**_plain(stage1))
+        self.estimate_srf, self.srf_estimation = bool(estimate_srf), dict(plain(srf_estimation) or {})
+        self.btd_config = BTDConfig.from_kwargs(**plain(stage1))
         self.seed, self.dtype, self.lightning = int(seed), dtype, bool(lightning)
-        if device not in DEVICES:
-            raise ValueError(f"unknown device {device!r}; choose one of {DEVICES}")
-        self.device = device
-        self.trainer = {k: v for k, v in (_plain(trainer) or {}).items() if k != "_target_"}
-        self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
-        self.log_dir = None if log_dir is None else Path(log_dir)
-        self.checkpoint_every, self.monitor_every = int(checkpoint_every), int(monitor_every)
-
-    # ----------------------------------------------------------------- helpers
-    def _torch_device(self) -> str:
-        import torch
-
-        if self.device != "auto":
-            if self.device == "cuda" and not torch.cuda.is_available():
-                raise RuntimeError("device=cuda was asked for but torch sees no CUDA device; use device=auto or cpu")
-            return self.device
-        wants_gpu = str(self.trainer.get("accelerator", "cpu")).lower() in GPU_ACCELERATORS
-        return "cuda" if wants_gpu and torch.cuda.is_available() else "cpu"
-
-    def _trainer_kwargs(self, stage: str) -> dict[str, Any]:
-        """The trainer group's arguments for one stage; with ``log_dir`` and no logger configured, a
-        CSV logger writing ``<log_dir>/<stage>/metrics.csv`` (the stage's losses and monitor scores)."""
-        kwargs = dict(self.trainer)
-        if self._torch_device() == "cpu":
-            kwargs["accelerator"] = "cpu"
-        if self.log_dir is not None and not kwargs.get("logger"):
-            from pytorch_lightning.loggers import CSVLogger
-
-            kwargs["logger"] = CSVLogger(save_dir=str(self.log_dir), name=stage, version="")
-        return kwargs
-
-    def _stage_dir(self, stage: str) -> Path | None:
-        return None if self.checkpoint_dir is None else self.checkpoint_dir / stage
-
-    def _stage1_monitor(self):
-        if self.monitor is None:
-            return None
-        monitor = self.monitor
-        return lambda result: monitor("m_sri", result.m_sri())
+        self.training = Training.coerce(training)
+        self.monitor_every = int(monitor_every)
 
     def with_estimated_srf(self, pair: FusionPair) -> tuple[FusionPair, dict[str, float]]:
         """``pair`` with ``P`` replaced by its registration-free estimate (when ``estimate_srf``), and
         the estimate's error against the pair's own ``P`` as diagnostics."""
         if not self.estimate_srf:
             return pair, {}
-        import dataclasses
-
         opts = {"seed": self.seed, **self.srf_estimation}
         estimate = estimate_srf(pair.msi, pair.hsi, pair.wavelengths, pair.ratio, **opts)
         errors = srf_error(estimate, pair.srf, wavelengths=pair.wavelengths, hsi=pair.hsi)
@@ -150,12 +97,33 @@ class FrescoMSR(FusionMethod):
     def stage1(self, pair: FusionPair, degradation: tuple[Any, Any] | None = None) -> BTDResult:
         """Run the coupled unmixing on ``pair`` (under Lightning unless ``lightning=False``)."""
         if self.lightning:
+            monitor = None
+            if self.monitor is not None:
+                method_monitor = self.monitor
+
+                def monitor(result: BTDResult) -> dict[str, float]:
+                    return method_monitor("m_sri", result.m_sri())
+
             return fit_btd(pair.msi, pair.hsi, pair.srf, self.btd_config, seed=self.seed, dtype=self.dtype,
-                           degradation=degradation, trainer_kwargs=self._trainer_kwargs("msr"),
-                           checkpoint_dir=self._stage_dir("msr"), checkpoint_every=self.checkpoint_every,
-                           monitor=self._stage1_monitor(), monitor_every=self.monitor_every)
+                           degradation=degradation, trainer_kwargs=self.training.trainer_kwargs(self.stage),
+                           checkpoint_dir=self.training.stage_dir(self.stage),
+                           checkpoint_every=self.training.checkpoint_every, monitor=monitor,
+                           monitor_every=self.monitor_every)
         return coupled_btd(pair.msi, pair.hsi, pair.srf, config=self.btd_config, seed=self.seed, dtype=self.dtype,
-                           device=self._torch_device(), degradation=degradation)
+                           device=self.training.torch_device(), degradation=degradation)
+
+    def fit(self, pair: FusionPair) -> tuple[FusionPair, BTDResult, MethodOutput]:
+        """Stage 1 on ``pair``: the pair it ran on (with the estimated ``P`` when ``estimate_srf``), the
+        decomposition, and its output (M-SRI, diagnostics, endmembers and abundances)."""
+        times: dict[str, float] = {}
+        with self.timed(times, "m_sri"):
+            pair, srf_diagnostics = self.with_estimated_srf(pair)
+            result = self.stage1(pair)
+        log.info("stage 1: %d iterations in %.1f s (converged: %s)", result.iterations, result.time_s,
+                 result.converged)
+        out = self.stage1_output(pair, result, times)
+        out.diagnostics.update(srf_diagnostics)
+        return pair, result, out
 
     @staticmethod
     def stage1_output(pair: FusionPair, result: BTDResult, times: dict[str, float]) -> MethodOutput:
@@ -169,15 +137,7 @@ class FrescoMSR(FusionMethod):
         return MethodOutput(m_sri=result.m_sri(), time_s=times, extras=extras, diagnostics=diagnostics)
 
     def run(self, pair: FusionPair) -> MethodOutput:
-        times: dict[str, float] = {}
-        with self.timed(times, "m_sri"):
-            pair, srf_diagnostics = self.with_estimated_srf(pair)
-            result = self.stage1(pair)
-        log.info("stage 1: %d iterations in %.1f s (converged: %s)", result.iterations, result.time_s,
-                 result.converged)
-        out = self.stage1_output(pair, result, times)
-        out.diagnostics.update(srf_diagnostics)
-        return out
+        return self.fit(pair)[2]
 
 
 class RegisteredLL1(FrescoMSR):
@@ -187,7 +147,7 @@ class RegisteredLL1(FrescoMSR):
     the same, the H-SRI too.
 
     Args:
-        degradation, sigma, kernel_size: the assumed spatial degradation (``fresco.data.simulate.degrade``).
+        degradation, sigma, kernel_size: the assumed spatial degradation (:func:`fresco.ops.degradation.degrade`).
         Other arguments: as :class:`FrescoMSR`.
     """
 
@@ -215,55 +175,29 @@ class RegisteredLL1(FrescoMSR):
         return out
 
 
-class Fresco(FrescoMSR):
-    """FRESCO end to end: stage 1 (M-SRI), then stage 2 (H-SRI).
+class TranslatorStage:
+    """Stage 2: train the translator (one shared by all materials; one per material with
+    ``config.independent``, the IAT ablation) on stage 1's abundance maps, super-resolve the HSI's
+    maps, and form the H-SRI.
 
     Args:
-        hsr: stage-2 settings (:class:`fresco.hsr.HSRConfig` fields; the ``hsr`` config group, chosen
-            by the profile). With ``add_hsi_misfit`` (cpu profile) the bicubic upsampling of stage 1's
-            misfit of the HSI (``Y_H - S_H C^T``) is added to the H-SRI; the reference H-SRI is
-            ``clip(S^SR_H C^T, 0, 1)``.
-        independent: ``True`` = the IAT ablation (one translator and discriminator per material, same budget).
-        compare_with: interpolation baselines run on the same pair and scored alongside, so the table
-            shows the gain over plain interpolation: ``bicubic``, ``lanczos``, or ``<kernel>_bp``, that
-            interpolation refined by the same back-projection as the H-SRI (``hsr.back_projection``
-            steps, at least 5, with the same assumed blur), the model-based part of the gain.
-        Other arguments: as :class:`FrescoMSR` (stage-1 hyperparameters by their paper names).
+        config: :class:`~fresco.hsr.HSRConfig`.
+        training: the :class:`~fresco.training.Training` it trains through (checkpoints in ``<dir>/hsr``).
+        seed: seeds the weights and the patch stream.
     """
 
-    name = "fresco"
+    #: Checkpoint/log folder of this stage (``<checkpoint_dir>/hsr``).
+    stage = "hsr"
 
-    def __init__(self, name: str = "fresco", *, hsr: dict[str, Any] | None = None, independent: bool = False,
-                 compare_with: Sequence[str] = ("bicubic", "lanczos"), **kwargs: Any) -> None:
-        super().__init__(name, **kwargs)
-        settings = dict(_plain(hsr) or {})
-        settings["independent"] = bool(independent) or bool(settings.get("independent", False))
-        known = {f.name for f in fields(HSRConfig)}
-        unknown = sorted(set(settings) - known)
-        if unknown:
-            raise TypeError(f"unknown stage-2 (hsr) setting(s) {unknown}; known: {sorted(known)}")
-        if "betas" in settings:
-            settings["betas"] = tuple(settings["betas"])
-        self.hsr_config = HSRConfig(**settings)
-        known_refs = sorted([*KERNELS, *(f"{k}_bp" for k in KERNELS)])
-        bad = [k for k in _plain(compare_with) or () if k not in known_refs]
-        if bad:
-            raise ValueError(f"compare_with names unknown baselines {bad}; choose from {known_refs}")
-        self.compare_with = tuple(_plain(compare_with) or ())
-
-    def reference(self, name: str) -> FusionMethod:
-        """The interpolation baseline ``name`` of ``compare_with``."""
-        kernel, _, bp = name.partition("_")
-        steps = max(int(self.hsr_config.back_projection), 5) if bp else 0
-        return InterpolationBaseline(name=name, kernel=kernel, back_projection=steps,
-                                     sigma=self.hsr_config.warm_start_sigma)
+    def __init__(self, config: HSRConfig, training: Training, seed: int = 0) -> None:
+        self.config, self.training, self.seed = config, training, int(seed)
 
     def h_sri(self, pair: FusionPair, result: BTDResult, maps: np.ndarray) -> np.ndarray:
         """The H-SRI from translated maps ``(I, J, R)``: ``clip(S C^T, 0, 1)`` in the reference; the
         cpu profile's options first set the maps' per-pixel total (``preserve_total``), add the
         upsampled misfit of the HSI (``add_hsi_misfit``) and back-project onto the HSI
         (``back_projection``); see :mod:`fresco.ops.consistency`."""
-        c = self.hsr_config
+        c = self.config
         if c.preserve_total:
             maps = preserve_total(maps, result.abundances_h, pair.ratio)
         image = maps @ result.endmembers.T
@@ -274,28 +208,57 @@ class Fresco(FrescoMSR):
             image = back_project(image, pair.hsi, pair.ratio, c.back_projection, sigma=c.warm_start_sigma)
         return np.clip(image, 0.0, 1.0).astype(np.float32)
 
-    def run(self, pair: FusionPair) -> MethodOutput:
-        times: dict[str, float] = {}
-        with self.timed(times, "m_sri"):
-            pair, srf_diagnostics = self.with_estimated_srf(pair)
-            result = self.stage1(pair)
-        out = self.stage1_output(pair, result, times)
-        out.diagnostics.update(srf_diagnostics)
+    def run(self, pair: FusionPair, result: BTDResult,
+            monitor: Callable[[str, np.ndarray], dict[str, float]] | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+        """The H-SRI, the super-resolved abundance maps and the iterations trained."""
         eval_fn = None
-        if self.monitor is not None:
-            monitor = self.monitor
-
+        if monitor is not None:
             def eval_fn(abundances: np.ndarray) -> dict[str, float]:
                 return monitor("h_sri", self.h_sri(pair, result, abundances))
 
-        with self.timed(times, "h_sri"):
-            translator = train_translator(result.abundances_m, result.abundances_h, pair.ratio, self.hsr_config,
-                                          seed=self.seed, trainer_kwargs=self._trainer_kwargs("hsr"),
-                                          checkpoint_dir=self._stage_dir("hsr"), eval_fn=eval_fn)
-            abundances = super_resolve(translator, result.abundances_h, pair.ratio)
-            out.h_sri = self.h_sri(pair, result, abundances)
+        translator = train_translator(result.abundances_m, result.abundances_h, pair.ratio, self.config,
+                                      seed=self.seed, trainer_kwargs=self.training.trainer_kwargs(self.stage),
+                                      checkpoint_dir=self.training.stage_dir(self.stage), eval_fn=eval_fn)
+        abundances = super_resolve(translator, result.abundances_h, pair.ratio)
+        return self.h_sri(pair, result, abundances), abundances, int(translator.iteration)
+
+
+class Fresco(FusionMethod):
+    """FRESCO end to end: stage 1 (:class:`FrescoMSR`, the M-SRI), then stage 2
+    (:class:`TranslatorStage`, the H-SRI).
+
+    Args:
+        hsr: stage-2 settings (:class:`fresco.hsr.HSRConfig` fields; the ``hsr`` config group, chosen
+            by the profile). ``None``: the profile the CLI picks on this machine (``paper`` with a CUDA
+            device, else ``cpu``), so ``Fresco()`` in Python is ``fresco method=fresco`` on the command line.
+            With ``add_hsi_misfit`` (cpu profile) the bicubic upsampling of stage 1's misfit of the HSI
+            (``Y_H - S_H C^T``) is added to the H-SRI; the reference H-SRI is ``clip(S^SR_H C^T, 0, 1)``.
+        independent: ``True`` = the IAT ablation (one translator and discriminator per material, same budget).
+        Other arguments: :class:`FrescoMSR`'s (stage-1 hyperparameters by their paper names, ``seed``,
+            ``training``...), shared by both stages.
+    """
+
+    name = "fresco"
+
+    def __init__(self, name: str = "fresco", *, hsr: Mapping[str, Any] | None = None, independent: bool = False,
+                 **stage1: Any) -> None:
+        self.name = name
+        self.msr = FrescoMSR(name, **stage1)
+        settings = plain(hsr)
+        config = profile_config(None) if settings is None else HSRConfig.from_settings(settings)
+        if independent:
+            config = config.replace(independent=True)
+        self.hsr = TranslatorStage(config, self.msr.training, seed=self.msr.seed)
+
+    @property
+    def hsr_config(self) -> HSRConfig:
+        return self.hsr.config
+
+    def run(self, pair: FusionPair) -> MethodOutput:
+        self.msr.monitor = self.monitor
+        pair, result, out = self.msr.fit(pair)
+        with self.timed(out.time_s, "h_sri"):
+            out.h_sri, abundances, iterations = self.hsr.run(pair, result, self.monitor)
         out.extras["abundances_h_sr"] = abundances.astype(np.float32)
-        out.diagnostics["fit.hsr_iterations"] = float(translator.iteration)
-        for name in self.compare_with:
-            out.references[name] = self.reference(name).run(pair)
+        out.diagnostics["fit.hsr_iterations"] = float(iterations)
         return out

@@ -7,12 +7,14 @@ progress bar, logging of the objective and each of its terms (plus M-SRI scores 
 Lightning only counts ``global_step`` when an optimiser steps, and this solver has no torch
 optimiser, so one solver iteration is one *epoch* of a one-batch loader: ``max_epochs`` is the
 iteration budget, ``current_epoch`` the iteration count restored on resume, and
-:class:`~fresco.checkpoint.IterationCheckpoint` saves the solver state.
+:class:`~fresco.training.IterationCheckpoint` saves the solver state (through :mod:`fresco.training`,
+the helper every learned stage shares).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,9 +24,8 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from fresco.checkpoint import LAST_CHECKPOINT, IterationCheckpoint, quiet_lightning
 from fresco.msr.solver import BTDConfig, BTDResult, CoupledBTD
-from fresco.progress import progress_enabled
+from fresco.training import fit_module
 
 log = logging.getLogger(__name__)
 
@@ -129,31 +130,15 @@ def fit_btd(msi: np.ndarray, hsi: np.ndarray, srf: np.ndarray, config: BTDConfig
     ``checkpoint_every`` iterations (``last.ckpt``, written atomically by Lightning) and a run that
     finds one resumes from it.
     """
-    import time
-
-    kwargs = {k: v for k, v in dict(trainer_kwargs or {}).items() if k != "_target_"}
-    kwargs.update(max_epochs=config.iterations, min_epochs=0)
-    kwargs.setdefault("enable_progress_bar", progress_enabled())
-    kwargs.setdefault("enable_model_summary", False)
-    kwargs.setdefault("logger", False)
-    kwargs.setdefault("num_sanity_val_steps", 0)
-    kwargs.setdefault("log_every_n_steps", 1)   # one batch per epoch: log every iteration
-    kwargs["enable_checkpointing"] = False   # IterationCheckpoint below, on the solver's own counter
-    callbacks = list(kwargs.pop("callbacks", None) or [])
-    ckpt_path = None
-    if checkpoint_dir is not None:
-        checkpoint_dir = Path(checkpoint_dir)
-        callbacks.append(IterationCheckpoint(checkpoint_dir, checkpoint_every))
-        if (checkpoint_dir / LAST_CHECKPOINT).is_file():
-            ckpt_path = str(checkpoint_dir / LAST_CHECKPOINT)
-            log.info("stage 1 resumes from %s", ckpt_path)
     module = BTDModule(msi, hsi, srf, config, seed=seed, dtype=dtype, degradation=degradation, monitor=monitor,
                        monitor_every=monitor_every)
     start = time.perf_counter()
     if config.iterations == 0:
         module.setup("fit")
     else:
-        with quiet_lightning():
-            trainer = pl.Trainer(callbacks=callbacks, **kwargs)
-            trainer.fit(module, ckpt_path=ckpt_path)
+        resumed = fit_module(module, trainer_kwargs, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every,
+                             defaults={"log_every_n_steps": 1},   # one batch per epoch: log every iteration
+                             max_epochs=config.iterations, min_epochs=0)
+        if resumed is not None:
+            log.info("stage 1 resumed from %s", resumed)
     return module.solver.result(time_s=time.perf_counter() - start)

@@ -204,7 +204,7 @@ def test_every_srf_config_instantiates(ip_wl: np.ndarray) -> None:
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
-    from fresco.cli import config_dir
+    from fresco.configs import config_dir
 
     for path in sorted((config_dir() / "srf").glob("*.yaml")):
         cfg = OmegaConf.load(path)

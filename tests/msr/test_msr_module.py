@@ -8,8 +8,9 @@ import pytest
 
 from fresco import results
 from fresco.msr import BTDConfig, coupled_btd
-from fresco.msr.module import LAST_CHECKPOINT, fit_btd
+from fresco.msr.module import fit_btd
 from fresco.pipeline import run_experiment
+from fresco.training import LAST_CHECKPOINT
 
 TRAINER = {"accelerator": "cpu", "devices": 1, "deterministic": True}
 
