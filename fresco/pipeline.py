@@ -111,6 +111,22 @@ def score_output(pair: FusionPair, output: MethodOutput, perceptual: Any,
     return results.flatten_metrics(groups)
 
 
+def build_methods(cfg: DictConfig) -> tuple[FusionMethod, dict[str, FusionMethod]]:
+    """The run's method and the ones it is compared with (``method.compare_with``), constructed, so that
+    every setting is checked (unknown names, wrong types, bad values: the constructors' one message,
+    the same as from Python) before any data is loaded or any earlier result removed."""
+    import pytorch_lightning as pl
+
+    if isinstance(cfg.seed, bool) or not isinstance(cfg.seed, int):
+        raise ValueError(f"seed must be an integer (e.g. seed=0); got {cfg.seed!r}")
+    references_cfg = reference_configs(cfg)
+    pl.seed_everything(int(cfg.seed), workers=True, verbose=False)   # a constructor may draw weights
+    method: FusionMethod = instantiate_unwrapped(method_config(cfg), _convert_="all")
+    references = {name: instantiate_unwrapped(method_config(cfg, node), _convert_="all")
+                  for name, node in references_cfg.items()}
+    return method, references
+
+
 def reference_configs(cfg: DictConfig) -> dict[str, DictConfig]:
     """The method configs named by ``method.compare_with`` (each a ``method`` config option, composed
     on its own), keyed by their names: the methods the pipeline runs beside the chosen one on the
@@ -219,7 +235,7 @@ def run_experiment(cfg: DictConfig) -> dict[str, float | None]:
     import pytorch_lightning as pl
 
     run_dir = Path(cfg.paths.output_dir)
-    references_cfg = reference_configs(cfg)   # an unknown name fails here, before anything is removed
+    method, references = build_methods(cfg)   # a bad setting fails here, before anything is loaded or removed
     run_dir.mkdir(parents=True, exist_ok=True)
     config_text = experiment_config_text(cfg)
     if cfg.get("resume"):
@@ -235,7 +251,7 @@ def run_experiment(cfg: DictConfig) -> dict[str, float | None]:
     results.update_run_status(run_dir, status="running", run_name=cfg.run_name, method=cfg.method.name,
                               dataset=cfg.dataset.name, seed=int(cfg.seed), error=None, traceback=None)
     try:
-        metrics = _run(cfg, run_dir, pl, references_cfg)
+        metrics = _run(cfg, run_dir, pl, method, references)
     except Exception as exc:
         results.update_run_status(run_dir, status="failed", error=f"{type(exc).__name__}: {exc}",
                                   traceback=traceback.format_exc())
@@ -245,7 +261,8 @@ def run_experiment(cfg: DictConfig) -> dict[str, float | None]:
     return metrics
 
 
-def _run(cfg: DictConfig, run_dir: Path, pl: Any, references_cfg: dict[str, DictConfig]) -> dict[str, float | None]:
+def _run(cfg: DictConfig, run_dir: Path, pl: Any, method: FusionMethod,
+         references: dict[str, FusionMethod]) -> dict[str, float | None]:
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
     times: dict[str, float] = {}
     start = time.perf_counter()
@@ -255,7 +272,6 @@ def _run(cfg: DictConfig, run_dir: Path, pl: Any, references_cfg: dict[str, Dict
     times["data"] = time.perf_counter() - t0
 
     log.info("[2/4] method: %s", cfg.method.name)
-    method: FusionMethod = instantiate_unwrapped(method_config(cfg), _convert_="all")
     if cfg.get("monitor", True):
         method.monitor = make_monitor(pair)
     t0 = time.perf_counter()
@@ -264,19 +280,18 @@ def _run(cfg: DictConfig, run_dir: Path, pl: Any, references_cfg: dict[str, Dict
     output.check_against(pair, method.name)
     for stage, seconds in output.time_s.items():
         times[f"method.{stage}"] = seconds
-    references: dict[str, MethodOutput] = {}
-    if references_cfg:
+    beside: dict[str, MethodOutput] = {}
+    if references:
         t0 = time.perf_counter()
-        for name, node in references_cfg.items():
+        for name, reference in references.items():
             log.info("[2/4] beside it: %s", name)
-            reference: FusionMethod = instantiate_unwrapped(method_config(cfg, node), _convert_="all")
-            references[name] = reference.run(pair.without_truth())
-            references[name].check_against(pair, f"{method.name} (compare_with {name})")
+            beside[name] = reference.run(pair.without_truth())
+            beside[name].check_against(pair, f"{method.name} (compare_with {name})")
         times["references"] = time.perf_counter() - t0
 
     log.info("[3/4] metrics")
     t0 = time.perf_counter()
-    metrics = score_output(pair, output, build_perceptual(cfg), references)
+    metrics = score_output(pair, output, build_perceptual(cfg), beside)
     times["metrics"] = time.perf_counter() - t0
     metrics.update({k: results.clean_metric(v) for k, v in output.diagnostics.items()})
     if pair.meta.get("overlap") is not None:

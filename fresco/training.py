@@ -33,6 +33,7 @@ import pytorch_lightning as pl
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from fresco.ops.checks import typed_settings
 from fresco.progress import progress_enabled
 
 __all__ = ["DEVICES", "LAST_CHECKPOINT", "IterationCheckpoint", "Training", "plain", "quiet_lightning"]
@@ -149,11 +150,7 @@ class Training:
         """A :class:`Training` from itself, its config mapping, or ``None`` (CPU, no checkpoints, no logs)."""
         if isinstance(value, Training):
             return value
-        settings = dict(plain(value) or {})
-        unknown = sorted(set(settings) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise TypeError(f"unknown training setting(s) {unknown}; known: {sorted(cls.__dataclass_fields__)}")
-        return cls(**settings)
+        return cls(**typed_settings(cls, dict(plain(value) or {}), "training"))
 
     def torch_device(self) -> str:
         """The torch device this training runs on."""

@@ -29,6 +29,7 @@ import numpy as np
 from fresco.data.pair import FusionPair
 from fresco.data.scenes import describe_variables
 from fresco.fileio import atomic_write
+from fresco.ops.checks import check_image
 
 __all__ = [
     "load_pair",
@@ -75,10 +76,7 @@ def _as_image(arr: np.ndarray, key: str, path: Path) -> np.ndarray:
     arr = np.asarray(arr)
     if arr.ndim == 2:  # MATLAB drops a trailing singleton band axis
         arr = arr[:, :, None]
-    if arr.ndim != 3:
-        raise ValueError(f"{path}: '{key}' must be an image (rows, cols, bands), got shape {arr.shape}")
-    if arr.dtype.kind not in "biuf":
-        raise ValueError(f"{path}: '{key}' has non-numeric dtype {arr.dtype}")
+    arr = check_image(arr, f"{path}: '{key}'", finite=False)   # FusionPair checks the values
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from fresco.ops.checks import check_image
+
 #: Display wavelengths (nm, red/green/blue) used when a pair names no display bands.
 DEFAULT_RGB_NM = (640.0, 550.0, 460.0)
 #: Rounding slack on the ground truths' [0, 1] range.
@@ -52,14 +54,10 @@ class FusionPair:
     def validate(self) -> None:
         """Raise ``ValueError`` naming the offending field when shapes or values are inconsistent."""
         for key in ("msi", "hsi"):
-            arr = getattr(self, key)
-            if not isinstance(arr, np.ndarray) or arr.ndim != 3:
-                raise ValueError(
-                    f"FusionPair.{key} must be a 3-D array (rows, cols, bands); got "
-                    f"{type(arr).__name__} with shape {getattr(arr, 'shape', None)}"
-                )
-            if not np.all(np.isfinite(arr)):
-                raise ValueError(f"FusionPair.{key} contains NaN or Inf values; clean the input first")
+            if not isinstance(getattr(self, key), np.ndarray):
+                raise ValueError(f"FusionPair.{key} must be a numpy array (rows, cols, bands); got "
+                                 f"{type(getattr(self, key)).__name__}")
+            check_image(getattr(self, key), f"FusionPair.{key}")
         if not isinstance(self.ratio, (int, np.integer)) or int(self.ratio) < 1:
             raise ValueError(f"FusionPair.ratio must be a positive integer, got {self.ratio!r}")
         self.ratio = int(self.ratio)

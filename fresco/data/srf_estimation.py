@@ -56,6 +56,7 @@ from typing import Any
 
 import numpy as np
 
+from fresco.ops.checks import check_image
 from fresco.ops.degradation import degrade
 
 __all__ = [
@@ -173,15 +174,7 @@ def _torch_threads(n: int | None) -> Iterator[None]:
 
 # ----------------------------------------------------------------------------- input checks
 def _check_image(img: Any, what: str) -> np.ndarray:
-    arr = np.asarray(img)
-    if arr.ndim != 3:
-        raise ValueError(f"{what} must be a 3-D image (rows, cols, bands); got shape {arr.shape}. "
-                         "Reshape a pixel list to (n, 1, bands) if needed")
-    if not np.issubdtype(arr.dtype, np.number):
-        raise ValueError(f"{what} must be numeric; got dtype {arr.dtype}")
-    arr = arr.astype(np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{what} contains NaN or Inf values; fill or crop them before estimating P")
+    arr = check_image(img, what, hint=". Reshape a pixel list to (n, 1, bands) if needed", dtype=np.float64)
     if arr.shape[0] * arr.shape[1] < MIN_PIXELS:
         raise ValueError(f"{what} has {arr.shape[0] * arr.shape[1]} pixels; at least {MIN_PIXELS} are needed "
                          "for distribution statistics")

@@ -12,6 +12,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from fresco.ops.checks import typed_settings
+
 __all__ = ["BN_MODES", "UPSAMPLE_MODES", "HSRConfig", "cpu_config", "paper_config", "profile_config"]
 
 BN_MODES = ("train", "eval")
@@ -118,13 +120,9 @@ class HSRConfig:
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> HSRConfig:
-        """Build from a settings mapping (the ``hsr`` config group), rejecting unknown names with the
-        list of known ones."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(settings) - known)
-        if unknown:
-            raise TypeError(f"unknown stage-2 (hsr) setting(s) {unknown}; known: {sorted(known)}")
-        return cls(**settings)
+        """Build from a settings mapping (the ``hsr`` config group), rejecting unknown names and values
+        of the wrong type with one message (:func:`fresco.ops.checks.typed_settings`)."""
+        return cls(**typed_settings(cls, settings, "hsr"))
 
     def replace(self, **changes: Any) -> HSRConfig:
         return dataclasses.replace(self, **changes)

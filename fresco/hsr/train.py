@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader, IterableDataset
 from fresco.hsr.config import HSRConfig
 from fresco.hsr.inference import TrainedTranslator, super_resolve
 from fresco.hsr.module import ITERATION_KEY, HSRModule
+from fresco.ops.checks import check_image
 from fresco.training import LAST_CHECKPOINT, fit_module
 
 __all__ = ["EvaluationCallback", "train_translator"]
@@ -74,11 +75,7 @@ class EvaluationCallback(pl.Callback):
 
 
 def _as_maps(abundances: np.ndarray, what: str) -> torch.Tensor:
-    arr = np.asarray(abundances, dtype=np.float32)
-    if arr.ndim != 3:
-        raise ValueError(f"{what} must be (rows, cols, R); got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{what} has NaN or Inf values")
+    arr = check_image(abundances, f"{what} (rows, cols, R)", dtype=np.float32)
     if arr.min() < -NEGATIVE_TOL:
         raise ValueError(f"{what} must be nonnegative; its minimum is {arr.min():.3g}")
     return torch.as_tensor(np.ascontiguousarray(np.clip(arr, 0.0, None).transpose(2, 0, 1)))

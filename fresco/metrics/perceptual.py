@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
+from fresco.ops.checks import check_image
 from fresco.progress import track
 
 __all__ = [
@@ -175,9 +176,7 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 # ------------------------------------------------------------------------------ image helpers
 def _display_bands(image: np.ndarray, rgb_bands: Sequence[int], name: str) -> np.ndarray:
     """``(rows, cols, 3)`` float32 view of the display bands, with clear errors."""
-    arr = np.asarray(image)
-    if arr.ndim != 3:
-        raise ValueError(f"{name} must be a 3-D array (rows, cols, bands); got shape {arr.shape}")
+    arr = check_image(image, name, finite=False)   # finite values are checked on the display bands
     bands = [int(b) for b in rgb_bands]
     if len(bands) != N_DISPLAY_BANDS:
         raise ValueError(f"rgb_bands must list {N_DISPLAY_BANDS} band indices; got {list(rgb_bands)}")

@@ -35,6 +35,8 @@ import warnings
 import numpy as np
 from skimage.metrics import structural_similarity
 
+from fresco.ops.checks import check_image
+
 __all__ = [
     "PSNR_CAP_DB",
     "QUALITY_KEYS",
@@ -90,19 +92,7 @@ def validate_pair(est: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarr
             NaN/Inf, or the ground truth leaves [0, 1] (beyond rounding). The message says which
             array and how to fix it.
     """
-    arrays = []
-    for name, arr in (("est", est), ("gt", gt)):
-        try:
-            a = np.asarray(arr, dtype=np.float64)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"{name} must be a real-valued numeric array; got {type(arr).__name__}") from err
-        if a.ndim != 3:
-            hint = " (add a band axis for a single-band image: img[..., None])" if a.ndim == 2 else ""
-            raise ValueError(f"{name} must be a 3-D array (rows, cols, bands); got shape {a.shape}{hint}")
-        if a.size == 0:
-            raise ValueError(f"{name} is empty (shape {a.shape}); every axis needs at least one element")
-        arrays.append(a)
-    est64, gt64 = arrays
+    est64, gt64 = (check_image(arr, name, finite=False, dtype=np.float64) for name, arr in (("est", est), ("gt", gt)))
     if est64.shape != gt64.shape:
         raise ValueError(
             f"est and gt must have the same shape (rows, cols, bands); got est {est64.shape} and "
@@ -110,12 +100,7 @@ def validate_pair(est: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarr
             "(SRI_M for the M-SRI, SRI_H for the H-SRI)"
         )
     for name, a in (("est", est64), ("gt", gt64)):
-        if not np.all(np.isfinite(a)):
-            n_bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
-            raise ValueError(
-                f"{name} contains {n_bad} NaN or Inf values; fix the method's output (or the data "
-                "loader) before scoring, e.g. with np.nan_to_num"
-            )
+        check_image(a, name)
     lo, hi = float(gt64.min()), float(gt64.max())
     if lo < CLIP_RANGE[0] - GT_RANGE_TOL or hi > CLIP_RANGE[1] + GT_RANGE_TOL:
         raise ValueError(

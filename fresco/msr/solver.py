@@ -31,12 +31,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
+from fresco.ops.checks import check_image, typed_settings
 from fresco.ops.degradation import degradation_matrix
 
 __all__ = ["BTDConfig", "BTDResult", "CoupledBTD", "coupled_btd", "registered_btd", "INITS", "TV_BOUNDARIES"]
@@ -106,12 +107,9 @@ class BTDConfig:
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> BTDConfig:
-        """Build from keyword arguments, rejecting unknown names with the list of known ones."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(kwargs) - known)
-        if unknown:
-            raise TypeError(f"unknown stage-1 hyperparameter(s) {unknown}; known: {sorted(known)}")
-        return cls(**kwargs)
+        """Build from keyword arguments (the ``method`` config's stage-1 keys), rejecting unknown names
+        and values of the wrong type with one message (:func:`fresco.ops.checks.typed_settings`)."""
+        return cls(**typed_settings(cls, kwargs, "method"))
 
 
 @dataclass
@@ -142,15 +140,12 @@ class BTDResult:
 
 
 def _check_inputs(msi: Any, hsi: Any, srf: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    msi, hsi, srf = (np.asarray(a) for a in (msi, hsi, srf))
-    if msi.ndim != 3 or hsi.ndim != 3:
-        raise ValueError(f"msi and hsi must be images (rows, cols, bands); got shapes {msi.shape} and {hsi.shape}")
+    msi, hsi, srf = check_image(msi, "msi"), check_image(hsi, "hsi"), np.asarray(srf)
     if srf.ndim != 2 or srf.shape != (msi.shape[2], hsi.shape[2]):
         raise ValueError(f"srf must be (K_M, K_H) = ({msi.shape[2]}, {hsi.shape[2]}) for these images; "
                          f"got {srf.shape}")
-    for name, arr in (("msi", msi), ("hsi", hsi), ("srf", srf)):
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"{name} contains NaN or Inf values; clean or mask them before fusion")
+    if not np.all(np.isfinite(srf)):
+        raise ValueError("srf contains NaN or Inf values; give a finite spectral response")
     return msi, hsi, srf
 
 

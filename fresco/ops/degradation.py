@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from fresco.ops.checks import check_image
+
 __all__ = ["DEGRADATION_KINDS", "FWHM2_PER_SIGMA2", "GAUSSIAN_TRUNCATE", "add_noise", "apply_separable", "check_ratio",
            "default_kernel_size", "default_sigma", "degradation_matrix", "degrade", "noise_sigma", "sample_phase"]
 
@@ -139,9 +141,7 @@ def apply_separable(img: np.ndarray, rows: Any, cols: Any) -> np.ndarray:
 def degrade(img: np.ndarray, ratio: int, kind: str = "gaussian", sigma: float | None = None,
             kernel_size: int | None = None) -> np.ndarray:
     """Spatially degrade ``(H, W, K)`` to ``(H/d, W/d, K)`` float32 (``D_r X D_c^T`` per band)."""
-    arr = np.asarray(img)
-    if arr.ndim != 3:
-        raise ValueError(f"degrade expects an image (H, W, K), got shape {arr.shape}")
+    arr = check_image(img, "degrade's image", finite=False)
     check_ratio(arr.shape[0], ratio, "image height")
     check_ratio(arr.shape[1], ratio, "image width")
     d_r = sparse.csr_matrix(degradation_matrix(arr.shape[0], ratio, kind, sigma, kernel_size))

@@ -177,10 +177,10 @@ def test_mat_with_nan_or_wrong_rank_rejected(pair: FusionPair, tmp_path: Path) -
     hsi = pair.hsi.copy()
     hsi[0, 0, 0] = np.nan
     scipy.io.savemat(tmp_path / "nan.mat", {"MSI": pair.msi, "HSI": hsi, "Q": pair.srf})
-    with pytest.raises(ValueError, match=r"FusionPair.hsi contains NaN or Inf values; clean the input first"):
+    with pytest.raises(ValueError, match=r"FusionPair.hsi contains 1 NaN or Inf values; clean, fill or crop"):
         load_pair_mat(tmp_path / "nan.mat")
     scipy.io.savemat(tmp_path / "rank.mat", {"MSI": pair.msi[None], "HSI": pair.hsi, "Q": pair.srf})
-    with pytest.raises(ValueError, match=r"'MSI' must be an image \(rows, cols, bands\), got shape \(1, 24, 24, 4\)"):
+    with pytest.raises(ValueError, match=r"'MSI' must be a 3-D array \(rows, cols, bands\); got shape \(1, 24, 24, 4"):
         load_pair_mat(tmp_path / "rank.mat")
     with pytest.raises(FileNotFoundError, match=r"check the path \(config `dataset.path`\)"):
         load_pair_mat(tmp_path / "nothere.mat")
