@@ -1,13 +1,33 @@
-"""Where fresco's Hydra configs live, and composing one config group option on its own (for the
-methods the pipeline runs beside the chosen one, ``method.compare_with``)."""
+"""Where fresco's Hydra configs live, the options defined in Python, and composing one config group
+option on its own (for the methods the pipeline runs beside the chosen one, ``method.compare_with``).
+
+Two groups have their single source in Python and are registered with Hydra's ConfigStore when this
+module is imported (the CLI and the tests' composition import it): ``hsr`` (``paper`` =
+:class:`~fresco.hsr.HSRConfig`'s defaults, ``cpu`` = :func:`~fresco.hsr.cpu_config`; typed, so
+``hsr.iterations=abc`` or a misspelt key fails at composition) and ``misalignment`` (the named levels
+of :data:`fresco.data.simulate.MISALIGNMENT_LEVELS`). ``fresco --cfg job`` prints their values.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig
 
-__all__ = ["compose_option", "config_dir"]
+from fresco.data.simulate import MISALIGNMENT_LEVELS, misalignment_config
+from fresco.hsr.config import cpu_config, paper_config
+
+__all__ = ["compose_option", "config_dir", "register_configs"]
+
+
+def register_configs() -> None:
+    """Register the config group options defined in Python (idempotent)."""
+    store = ConfigStore.instance()
+    store.store(group="hsr", name="paper", node=paper_config())
+    store.store(group="hsr", name="cpu", node=cpu_config())
+    for level in MISALIGNMENT_LEVELS:
+        store.store(group="misalignment", name=level, node=misalignment_config(level))
 
 
 def config_dir() -> Path:
@@ -45,3 +65,6 @@ def compose_option(group: str, option: str) -> DictConfig:
         return _compose()
     with initialize_config_dir(version_base="1.3", config_dir=str(config_dir())):
         return _compose()
+
+
+register_configs()

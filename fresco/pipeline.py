@@ -23,14 +23,12 @@ from fresco.data.simulate import simulate_pair
 from fresco.figures import run_figure
 from fresco.loggers import build_loggers, log_run
 from fresco.methods.base import PRODUCTS, FusionMethod, MethodOutput
-from fresco.metrics import SCORE_KEYS, score
+from fresco.metrics import HEADLINE_KEYS, SCORE_KEYS, score
 from fresco.metrics.perceptual import PerceptualMetrics
 from fresco.metrics.quality import quality_metrics
 
 log = logging.getLogger(__name__)
 
-#: Metrics shown in the console table, in this order.
-TABLE_METRICS = ("psnr", "ssim", "sam", "ergas", "lpips", "fid")
 
 
 def instantiate_unwrapped(conf: Any, **kwargs: Any) -> Any:
@@ -160,7 +158,7 @@ def make_monitor(pair: FusionPair) -> Any:
         if truth.get(product) is None:
             return {}
         scores = quality_metrics(estimate, truth[product], pair.ratio)
-        return {f"{product}_{k}": float(v) for k, v in scores.items() if k in TABLE_METRICS}
+        return {f"{product}_{k}": float(v) for k, v in scores.items() if k in HEADLINE_KEYS}
 
     return monitor
 
@@ -184,7 +182,7 @@ def print_table(metrics: dict[str, float | None], pair: FusionPair, title: str) 
     columns += [(f"{name} H-SRI", f"ref.{name}.h_sri") for name in refs]
     for header, _ in columns:
         table.add_column(header, justify="right")
-    for name in TABLE_METRICS:
+    for name in HEADLINE_KEYS:
         cells = [metrics.get(f"{prefix}.{name}") for _, prefix in columns]
         table.add_row(name.upper() + (" (deg)" if name == "sam" else ""),
                       *("n/a" if v is None else f"{v:.4f}" for v in cells))

@@ -25,13 +25,11 @@ import yaml
 from fresco import results
 from fresco.data.io import load_pair_npz
 from fresco.figures import run_figure
+from fresco.metrics import HEADLINE_KEYS, PERCEPTUAL_KEYS
 
 #: Metrics in the markdown table unless --metrics says otherwise.
-DEFAULT_TABLE_METRICS = (
-    "m_sri.psnr", "m_sri.ssim", "m_sri.sam", "m_sri.ergas",
-    "h_sri.psnr", "h_sri.ssim", "h_sri.sam", "h_sri.ergas", "h_sri.lpips", "h_sri.fid",
-    "time_s.total",
-)
+DEFAULT_TABLE_METRICS = (*(f"m_sri.{k}" for k in HEADLINE_KEYS if k not in PERCEPTUAL_KEYS),
+                         *(f"h_sri.{k}" for k in HEADLINE_KEYS), "time_s.total")
 
 #: Parameters never used to group runs: repeats of one setting differ only in the seed, and
 #: the others do not change results.

@@ -13,7 +13,13 @@ CONF = config_dir()
 
 
 def choices(group: str) -> list[str]:
-    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+    """The group's options, from YAML files and from the ones registered in Python (fresco.configs)."""
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
+        return sorted(GlobalHydra.instance().config_loader().get_group_options(group))
 
 
 def test_required_groups_exist():

@@ -31,6 +31,7 @@ def test_fresco_runs_both_stages_and_scores_the_baselines_alongside(compose_cfg,
 def test_fresco_h_sri_applies_the_consistency_options_in_order():
     import numpy as np
 
+    from fresco.data.pair import Acquisition
     from fresco.data.simulate import degrade
     from fresco.hsr import HSRConfig
     from fresco.methods.fresco import TranslatorStage
@@ -47,7 +48,7 @@ def test_fresco_h_sri_applies_the_consistency_options_in_order():
     hsi = (maps_h @ ends.T + 0.01 * rng.standard_normal((4, 4, 12))).astype(np.float32)
 
     class Pair:
-        ratio, meta = 4, {}
+        ratio, acquisition = 4, Acquisition()
 
     Pair.hsi = hsi
     translated = rng.random((16, 16, 3)).astype(np.float32)

@@ -26,10 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from fresco.data.pair import FusionPair
+from fresco.data.pair import Acquisition, FusionPair
 from fresco.data.scenes import describe_variables
 from fresco.fileio import atomic_write
 from fresco.ops.checks import check_image
+from fresco.ops.degradation import Degradation
 
 __all__ = [
     "load_pair",
@@ -102,6 +103,15 @@ def _infer_ratio(hsi: np.ndarray, msi: np.ndarray, sri_h: np.ndarray | None, pat
                      "(config `dataset.ratio`)")
 
 
+def _acquisition(text: str | None, meta: dict[str, Any]) -> Acquisition:
+    """The stored acquisition record; files written before it existed kept the degradation in
+    ``meta["degradation"]``, which moves into the record."""
+    if text is not None:
+        return Acquisition.from_dict(meta_from_json(text))
+    legacy = meta.pop("degradation", None)
+    return Acquisition(degradation=None if legacy is None else Degradation.from_dict(legacy))
+
+
 # ----------------------------------------------------------------------------- .mat
 def save_pair_mat(pair: FusionPair, path: str | Path) -> Path:
     """Write ``pair`` in the authors' ``.mat`` layout plus fresco extras (atomic)."""
@@ -110,7 +120,7 @@ def save_pair_mat(pair: FusionPair, path: str | Path) -> Path:
     data: dict[str, Any] = {
         "MSI": pair.msi, "HSI": pair.hsi, "Q": np.asarray(pair.srf, dtype=np.float64),
         "ratio": float(pair.ratio), "name": pair.name, "meta_json": meta_to_json(pair.meta),
-        "fresco_format": float(FORMAT_VERSION),
+        "acquisition_json": meta_to_json(pair.acquisition.to_dict()), "fresco_format": float(FORMAT_VERSION),
     }
     # MATLAB has no bool arrays and stores vectors as rows.
     optional = {"SRI_M": pair.sri_m, "SRI_H": pair.sri_h,
@@ -163,10 +173,11 @@ def load_pair_mat(path: str | Path, ratio: int | None = None) -> FusionPair:
     mask_m = np.asarray(data["mask_M"]).astype(bool) if "mask_M" in data else None
     mask_h = np.asarray(data["mask_H"]).astype(bool) if "mask_H" in data else None
     meta = meta_from_json(_as_string(data["meta_json"])) if "meta_json" in data else {}
+    acquisition = _acquisition(_as_string(data["acquisition_json"]) if "acquisition_json" in data else None, meta)
     name = _as_string(data["name"]) if "name" in data else p.stem
     return FusionPair(msi=msi, hsi=hsi, srf=srf, ratio=int(ratio), wavelengths=wavelengths, sri_m=sri_m,
                       sri_h=sri_h, mask_m=mask_m, mask_h=mask_h, rgb_bands=rgb,  # type: ignore[arg-type]
-                      name=name, meta=meta)
+                      name=name, acquisition=acquisition, meta=meta)
 
 
 # ----------------------------------------------------------------------------- .npz
@@ -175,6 +186,7 @@ def save_pair_npz(pair: FusionPair, path: str | Path) -> Path:
     data: dict[str, Any] = {
         "msi": pair.msi, "hsi": pair.hsi, "srf": np.asarray(pair.srf), "ratio": np.int64(pair.ratio),
         "name": np.str_(pair.name), "meta_json": np.str_(meta_to_json(pair.meta)),
+        "acquisition_json": np.str_(meta_to_json(pair.acquisition.to_dict())),
         "format_version": np.int64(FORMAT_VERSION),
     }
     for key in ("wavelengths", "sri_m", "sri_h", "mask_m", "mask_h"):
@@ -199,14 +211,15 @@ def load_pair_npz(path: str | Path) -> FusionPair:
                          "Write pairs with fresco.data.io.save_pair_npz")
     opt = {k: data.get(k) for k in ("wavelengths", "sri_m", "sri_h", "mask_m", "mask_h")}
     rgb = tuple(int(b) for b in data["rgb_bands"]) if "rgb_bands" in data else None
+    meta = meta_from_json(str(data["meta_json"])) if "meta_json" in data else {}
+    acquisition = _acquisition(str(data["acquisition_json"]) if "acquisition_json" in data else None, meta)
     return FusionPair(
         msi=data["msi"], hsi=data["hsi"], srf=data["srf"], ratio=int(data["ratio"]),
         wavelengths=opt["wavelengths"], sri_m=opt["sri_m"], sri_h=opt["sri_h"],
         mask_m=None if opt["mask_m"] is None else opt["mask_m"].astype(bool),
         mask_h=None if opt["mask_h"] is None else opt["mask_h"].astype(bool),
         rgb_bands=rgb,  # type: ignore[arg-type]
-        name=str(data["name"]) if "name" in data else p.stem,
-        meta=meta_from_json(str(data["meta_json"])) if "meta_json" in data else {},
+        name=str(data["name"]) if "name" in data else p.stem, acquisition=acquisition, meta=meta,
     )
 
 

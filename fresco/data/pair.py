@@ -8,6 +8,8 @@ Shapes (all images `float32`, values in [0, 1]):
     sri_h  (d*I_H, d*J_H, K_H)      ground truth over the HSI footprint, fine resolution (optional)
     mask_m (I_M, J_M) bool          MSI pixels whose scene point the HSI footprint also covers (optional)
     mask_h (d*I_H, d*J_H) bool      fine HSI-footprint pixels the MSI footprint also covers (optional)
+    acquisition                     typed, truth-free metadata (:class:`Acquisition`): what methods may read
+    meta                            free-form provenance (scene, true motion, overlap...): never given to methods
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from fresco.ops.checks import check_image
+from fresco.ops.degradation import Degradation
 
 #: Display wavelengths (nm, red/green/blue) used when a pair names no display bands.
 DEFAULT_RGB_NM = (640.0, 550.0, 460.0)
@@ -27,9 +30,46 @@ DEFAULT_RGB_NM = (640.0, 550.0, 460.0)
 RANGE_TOL = 1e-6
 #: Observations may leave [0, 1] a little (noise, real reflectance > 1); beyond this they look raw.
 UNNORMALISED_MARGIN = 0.5
-#: ``meta`` entries that reveal the ground truth (the true motion, a picture of the scene): dropped by
-#: :meth:`FusionPair.without_truth` so a method never sees them.
-TRUTH_META_KEYS = ("transform", "scene_thumbnail")
+
+
+@dataclass
+class Acquisition:
+    """What is known about how the two images were acquired, WITHOUT ground truth: the only metadata a
+    method sees (``pair.without_truth()`` keeps this and drops ``meta``).
+
+    degradation: the HSI's spatial degradation from the fine scene when it is known (simulated pairs, and
+        real pairs whose HSI fresco degraded itself); None for two real sensors.
+    msi_sensor, hsi_sensor: the instruments' names, when known.
+    crs, msi_geotransform, hsi_geotransform: the rasters' coordinate reference system and GDAL
+        geotransforms, when the files carry them.
+    """
+
+    degradation: Degradation | None = None
+    msi_sensor: str | None = None
+    hsi_sensor: str | None = None
+    crs: str | None = None
+    msi_geotransform: tuple[float, ...] | None = None
+    hsi_geotransform: tuple[float, ...] | None = None
+
+    @property
+    def phase(self) -> float | None:
+        """The fine coordinate sampled by coarse pixel 0 when the degradation is known, else None."""
+        return None if self.degradation is None else self.degradation.phase
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["degradation"] = None if self.degradation is None else self.degradation.to_dict()
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Acquisition:
+        data = dict(data)
+        if data.get("degradation") is not None:
+            data["degradation"] = Degradation.from_dict(data["degradation"])
+        for key in ("msi_geotransform", "hsi_geotransform"):
+            if data.get(key) is not None:
+                data[key] = tuple(float(v) for v in data[key])
+        return cls(**data)
 
 
 @dataclass
@@ -45,6 +85,7 @@ class FusionPair:
     mask_h: np.ndarray | None = None
     rgb_bands: tuple[int, int, int] | None = None
     name: str = "pair"
+    acquisition: Acquisition = field(default_factory=Acquisition)
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -61,6 +102,12 @@ class FusionPair:
         if not isinstance(self.ratio, (int, np.integer)) or int(self.ratio) < 1:
             raise ValueError(f"FusionPair.ratio must be a positive integer, got {self.ratio!r}")
         self.ratio = int(self.ratio)
+        if not isinstance(self.acquisition, Acquisition):
+            raise ValueError(f"FusionPair.acquisition must be an Acquisition; got {type(self.acquisition).__name__}")
+        deg = self.acquisition.degradation
+        if deg is not None and deg.ratio != self.ratio:
+            raise ValueError(f"FusionPair.acquisition.degradation is for ratio {deg.ratio} but the pair's ratio is "
+                             f"{self.ratio}")
         k_m, k_h = self.msi.shape[2], self.hsi.shape[2]
         if self.srf.shape != (k_m, k_h):
             raise ValueError(
@@ -126,6 +173,7 @@ class FusionPair:
         return (int(0.75 * (k - 1)), int(0.5 * (k - 1)), int(0.25 * (k - 1)))
 
     def without_truth(self) -> FusionPair:
-        """The observed part only: what a method is allowed to see (no ground truth, no masks)."""
-        return dataclasses.replace(self, sri_m=None, sri_h=None, mask_m=None, mask_h=None,
-                                   meta={k: v for k, v in self.meta.items() if k not in TRUTH_META_KEYS})
+        """The observed part only: what a method is allowed to see. No ground truth, no masks, and no
+        ``meta`` (free-form provenance, e.g. the simulator's true motion and a picture of the scene):
+        only the images, ``srf``, ``ratio``, wavelengths, display bands and the typed ``acquisition``."""
+        return dataclasses.replace(self, sri_m=None, sri_h=None, mask_m=None, mask_h=None, meta={})

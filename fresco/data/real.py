@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from fresco.data.pair import FusionPair
+from fresco.data.pair import Acquisition, FusionPair
 from fresco.data.scenes import (
     MIN_BANDS,
     _check_cube,
@@ -42,7 +42,7 @@ from fresco.data.scenes import (
     to_hwk,
 )
 from fresco.data.sensors import SpectralResponse, make_srf, matrix_srf, read_srf_matrix
-from fresco.ops.degradation import add_noise, default_kernel_size, default_sigma, degrade, sample_phase
+from fresco.ops.degradation import Degradation, add_noise, degrade
 
 __all__ = [
     "HYPERION_SWIR",
@@ -254,7 +254,8 @@ def load_real_pair(hsi_path: str | Path, msi_path: str | Path, msi_sensor: str |
     meta = {"real": True, "hsi_path": str(hsi_path), "msi_path": str(msi_path), "msi_sensor": msi_sensor,
             "srf_path": None if srf_path is None else str(srf_path), "srf_band_names": list(srf.band_names),
             "srf_dropped": list(srf.dropped), "normalisation": norm, "ratio_from": "argument" if ratio else "files"}
-    return FusionPair(msi=msi, hsi=hsi, srf=srf.matrix, ratio=d, wavelengths=wl, name=name, meta=meta)
+    return FusionPair(msi=msi, hsi=hsi, srf=srf.matrix, ratio=d, wavelengths=wl, name=name, meta=meta,
+                      acquisition=Acquisition(msi_sensor=msi_sensor))
 
 
 def load_paris_hyperion_ali(path: str | Path, srf: str = "estimated", ratio: int = 4, degradation: str = "gaussian",
@@ -316,16 +317,14 @@ def load_paris_hyperion_ali(path: str | Path, srf: str = "estimated", ratio: int
     sri = np.clip(sri, 0.0, 1.0)
     hsi_clean = degrade(sri, ratio, degradation, sigma, kernel_size)
     hsi = add_noise(hsi_clean, snr_db_hsi, np.random.default_rng(seed), clip=snr_db_hsi is not None)
-    sig = (default_sigma(ratio) if sigma is None else float(sigma)) if degradation == "gaussian" else None
-    size = (default_kernel_size(ratio, sig) if kernel_size is None else int(kernel_size)) if sig else None
     full = np.ones(sri.shape[:2], dtype=bool)
     meta = {"real": True, "scene": "paris_hyperion_ali", "path": str(p), "sha256": PARIS_SHA256 if verify else None,
             "msi_sensor": "EO-1 ALI", "hsi_sensor": "EO-1 Hyperion", "normalisation": norm,
             "srf_band_names": list(response.band_names), "srf_sensor": response.sensor,
             "hyperion_bands": np.asarray(bands).ravel().astype(int).tolist(), "overlap": 1.0, "overlap_m": 1.0,
-            "degradation": {"kind": degradation, "ratio": int(ratio), "sigma": sig, "kernel_size": size,
-                            "phase": sample_phase(degradation, ratio)},
             "noise": {"snr_db_hsi": snr_db_hsi, "snr_db_msi": None},
             "note": "MSI = real ALI image; HSI = real Hyperion degraded by the ratio; SRI_M = SRI_H = Hyperion"}
     return FusionPair(msi=msi, hsi=hsi, srf=response.matrix, ratio=int(ratio), wavelengths=wl, sri_m=sri,
-                      sri_h=sri.copy(), mask_m=full, mask_h=full.copy(), name="paris_hyperion_ali", meta=meta)
+                      sri_h=sri.copy(), mask_m=full, mask_h=full.copy(), name="paris_hyperion_ali", meta=meta,
+                      acquisition=Acquisition(degradation=Degradation.of(degradation, int(ratio), sigma, kernel_size),
+                                              msi_sensor="EO-1 ALI", hsi_sensor="EO-1 Hyperion"))

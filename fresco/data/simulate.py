@@ -7,7 +7,7 @@ Conventions (all documented in ``docs/data.md``):
   ``i*d + (d - 1)/2`` (the pixel-area convention of ``torch.nn.functional.interpolate(...,
   align_corners=False)``). ``gaussian`` and ``average`` sample there; ``nearest`` keeps fine pixel
   ``i*d + d//2`` and ``subsample`` keeps ``i*d``: :func:`sample_phase` gives each kind's position and
-  the simulator records it in ``pair.meta["degradation"]["phase"]`` so interpolation lines up.
+  the simulator records it in ``pair.acquisition.degradation`` so interpolation lines up.
 * **Degradation** is separable: ``degrade(X)[:, :, k] = D_r X[:, :, k] D_c^T`` with
   :func:`degradation_matrix` (``n_fine // d, n_fine``) per axis; borders by half-sample symmetric
   reflection folded into the matrix, so every row sums to 1.
@@ -23,18 +23,20 @@ Conventions (all documented in ``docs/data.md``):
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from fresco.data.pair import FusionPair
+from fresco.data.pair import Acquisition, FusionPair
 from fresco.data.scenes import Scene
 from fresco.data.sensors import SpectralResponse
 from fresco.ops.degradation import (
     DEGRADATION_KINDS,
     GAUSSIAN_TRUNCATE,
+    Degradation,
     add_noise,
     check_ratio,
     default_kernel_size,
@@ -57,6 +59,7 @@ __all__ = [
     "degradation_matrix",
     "degrade",
     "misalignment",
+    "misalignment_config",
     "noise_sigma",
     "scene_thumbnail",
     "sample_phase",
@@ -73,12 +76,24 @@ THUMBNAIL_MAX_SIDE = 64
 #: levels fit a 96x96 pair (the largest square that does) in the 145x145 Indian Pines scene. Overlap
 #: (fraction of the HSI footprint the MSI also sees) with 96x96 footprints: none 1.0, mild 0.870,
 #: moderate 0.708, severe 0.500 (80x80: 1.0, 0.871, 0.708, 0.500).
+#: :func:`simulate_pair`'s arguments that a ``misalignment`` config sets.
+MOTION_KEYS = ("angle_deg", "shift_frac", "scale", "angle_jitter_deg", "shift_jitter_frac", "interp_order")
 MISALIGNMENT_LEVELS: dict[str, dict[str, Any]] = {
     "none": {"angle_deg": 0.0, "shift_frac": (0.0, 0.0)},
     "mild": {"angle_deg": 10.0, "shift_frac": (0.0, 0.10)},
     "moderate": {"angle_deg": 30.0, "shift_frac": (0.0, 0.25)},
     "severe": {"angle_deg": 90.0, "shift_frac": (0.0, 0.50)},
 }
+
+
+def misalignment_config(level: str) -> dict[str, Any]:
+    """The ``misalignment`` config group's option ``level``: its name, the level's motion and the rest of
+    :func:`simulate_pair`'s motion arguments at their defaults (registered with Hydra by
+    :mod:`fresco.configs`, so this table and the simulator's signature are the only sources)."""
+    motion = misalignment(level)
+    defaults = {k: p.default for k, p in inspect.signature(simulate_pair).parameters.items() if k in MOTION_KEYS}
+    node = {"name": level, **defaults, **motion}
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in node.items()}
 
 
 def misalignment(level: str) -> dict[str, Any]:
@@ -282,9 +297,8 @@ def simulate_pair(
     msi = add_noise(msi_clean, snr_db_msi, msi_rng, clip=clip and snr_db_msi is not None)
     hsi = add_noise(hsi_clean, snr_db_hsi, hsi_rng, clip=clip and snr_db_hsi is not None)
 
-    sig_used = (default_sigma(d) if sigma is None else float(sigma)) if degradation == "gaussian" else None
-    size_used = ((default_kernel_size(d, sig_used) if kernel_size is None else int(kernel_size))
-                 if sig_used is not None else None)
+    acquisition = Acquisition(degradation=Degradation.of(degradation, d, sigma, kernel_size),
+                              msi_sensor=srf.sensor if isinstance(srf, SpectralResponse) else None)
     hsi_to_scene = transform.affine((h_h, w_h), msi_centre)
     msi_to_scene = np.eye(3)
     msi_to_scene[:2, 2] = msi_origin
@@ -312,8 +326,6 @@ def simulate_pair(
         "scene_thumbnail": scene_thumbnail(scene) if thumbnail else None,
         "overlap": float(mask_h.mean()),
         "overlap_m": float(mask_m.mean()),
-        "degradation": {"kind": degradation, "ratio": d, "sigma": sig_used, "kernel_size": size_used,
-                        "phase": sample_phase(degradation, d)},
         "noise": {"snr_db_hsi": snr_db_hsi, "snr_db_msi": snr_db_msi, "sigma_hsi": sig_h, "sigma_msi": sig_m,
                   "clip": bool(clip)},
         "srf_band_names": list(srf.band_names) if isinstance(srf, SpectralResponse)
@@ -323,4 +335,4 @@ def simulate_pair(
     pair_name = name or f"{scene.name}_x{d}_{degradation}_rot{angle:g}_seed{seed}"
     return FusionPair(msi=msi, hsi=hsi, srf=p, ratio=d, wavelengths=scene.wavelengths.copy(),
                       sri_m=sri_m, sri_h=sri_h, mask_m=mask_m, mask_h=mask_h, rgb_bands=scene.rgb_bands,
-                      name=pair_name, meta=meta)
+                      name=pair_name, acquisition=acquisition, meta=meta)

@@ -2,8 +2,8 @@
 
 ``HSRConfig()`` with ``iterations=40_000`` is the reference (``paper``) setting. :func:`cpu_config`
 is the CPU profile (narrower networks, fewer iterations, the documented CPU-only options on; see
-docs/hsr.md for the measurements behind each choice). ``conf/hsr/{paper,cpu}.yaml`` hold the same
-values for Hydra.
+docs/hsr.md for the measurements behind each choice). These are the only source of the values: the
+``hsr`` config group's ``paper`` and ``cpu`` options are registered from them (:mod:`fresco.configs`).
 """
 
 from __future__ import annotations

@@ -203,7 +203,7 @@ class TranslatorStage:
         image = maps @ result.endmembers.T
         if c.add_hsi_misfit:
             misfit = (pair.hsi - result.hsi_reconstruction()).astype(np.float32)
-            image = image + upsample(misfit, pair.ratio, "bicubic", pair.meta.get("degradation", {}).get("phase"))
+            image = image + upsample(misfit, pair.ratio, "bicubic", pair.acquisition.phase)
         if c.back_projection:
             image = back_project(image, pair.hsi, pair.ratio, c.back_projection, sigma=c.warm_start_sigma)
         return np.clip(image, 0.0, 1.0).astype(np.float32)

@@ -4,7 +4,7 @@ H-SRI: each HSI band is upsampled by the ratio ``d`` with a separable kernel. Co
 is taken to sample fine coordinate ``i*d + phase``; the default phase ``(d-1)/2`` is the
 pixel-area convention (fine pixel ``j`` at coarse coordinate ``(j + 0.5)/d - 0.5``, as
 ``torch.nn.functional.interpolate(align_corners=False)``). When the pair records how its HSI was
-sampled (``pair.meta["degradation"]["phase"]``, set by the simulator: 0 for plain decimation,
+sampled (``pair.acquisition.phase``, set by the simulator: 0 for plain decimation,
 ``d//2`` for nearest), that phase is used. Borders replicate the edge pixel.
 
 M-SRI: no registration is needed because the estimate is per pixel. Every MSI pixel ``y`` is
@@ -81,7 +81,7 @@ class InterpolationBaseline(FusionMethod):
     def run(self, pair: FusionPair) -> MethodOutput:
         times: dict[str, float] = {}
         with self.timed(times, "h_sri"):
-            h_sri = upsample(pair.hsi, pair.ratio, self.kernel, pair.meta.get("degradation", {}).get("phase"))
+            h_sri = upsample(pair.hsi, pair.ratio, self.kernel, pair.acquisition.phase)
             if self.back_projection:
                 h_sri = back_project(h_sri, pair.hsi, pair.ratio, self.back_projection, sigma=self.sigma,
                                      kernel=self.kernel)

@@ -41,6 +41,7 @@ from fresco.metrics.quality import (
 __all__ = [
     "ALEXNET_WEIGHTS_FILE",
     "INCEPTION_WEIGHTS_FILE",
+    "HEADLINE_KEYS",
     "PERCEPTUAL_KEYS",
     "PSNR_CAP_DB",
     "QUALITY_KEYS",
@@ -70,6 +71,8 @@ __all__ = [
 PERCEPTUAL_KEYS = ("lpips", "fid")
 #: All keys of :func:`score`, in table order.
 SCORE_KEYS = QUALITY_KEYS + PERCEPTUAL_KEYS
+#: The headline metrics, in this order: the console table's rows and the report's default columns.
+HEADLINE_KEYS = ("psnr", "ssim", "sam", "ergas", *PERCEPTUAL_KEYS)
 
 
 def score(

@@ -11,6 +11,7 @@ matrix, so every row sums to 1.
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -18,8 +19,9 @@ from scipy import sparse
 
 from fresco.ops.checks import check_image
 
-__all__ = ["DEGRADATION_KINDS", "FWHM2_PER_SIGMA2", "GAUSSIAN_TRUNCATE", "add_noise", "apply_separable", "check_ratio",
-           "default_kernel_size", "default_sigma", "degradation_matrix", "degrade", "noise_sigma", "sample_phase"]
+__all__ = ["DEGRADATION_KINDS", "FWHM2_PER_SIGMA2", "GAUSSIAN_TRUNCATE", "Degradation", "add_noise",
+           "apply_separable", "check_ratio", "default_kernel_size", "default_sigma", "degradation_matrix", "degrade",
+           "noise_sigma", "sample_phase"]
 
 DEGRADATION_KINDS = ("gaussian", "average", "nearest", "subsample")
 #: Gaussian taps reach this many sigmas from the coarse pixel centre (the default kernel size).
@@ -122,6 +124,37 @@ def sample_phase(kind: str, ratio: int) -> float:
     if kind not in DEGRADATION_KINDS:
         raise ValueError(f"unknown degradation {kind!r}; choose one of {DEGRADATION_KINDS}")
     return {"nearest": float(ratio // 2), "subsample": 0.0}.get(kind, (ratio - 1) / 2.0)
+
+
+@dataclass(frozen=True)
+class Degradation:
+    """How a coarse image was made from the fine one (:func:`degrade`): ``kind``, ``ratio``, the Gaussian's
+    ``sigma`` and ``kernel_size`` (None for the other kinds) and the sampling ``phase``
+    (:func:`sample_phase`). Build it with :meth:`of`, which fills the defaults the operator uses."""
+
+    kind: str
+    ratio: int
+    sigma: float | None = None
+    kernel_size: int | None = None
+    phase: float = 0.0
+
+    @classmethod
+    def of(cls, kind: str, ratio: int, sigma: float | None = None, kernel_size: int | None = None) -> Degradation:
+        """The degradation :func:`degrade` applies for these arguments, with its defaults filled in."""
+        phase = sample_phase(kind, int(ratio))
+        if kind != "gaussian":
+            return cls(kind, int(ratio), None, None, phase)
+        sig = default_sigma(int(ratio)) if sigma is None else float(sigma)
+        size = default_kernel_size(int(ratio), sig) if kernel_size is None else int(kernel_size)
+        return cls(kind, int(ratio), sig, size, phase)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Degradation:
+        return cls(str(data["kind"]), int(data["ratio"]), data.get("sigma"), data.get("kernel_size"),
+                   float(data.get("phase", 0.0)))
 
 
 def apply_separable(img: np.ndarray, rows: Any, cols: Any) -> np.ndarray:

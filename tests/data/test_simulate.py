@@ -23,6 +23,7 @@ from fresco.data.simulate import (
     simulate_pair,
 )
 from fresco.data.synthetic import synthetic_scene
+from fresco.ops.degradation import Degradation
 
 RATIOS = (2, 3, 4, 8)
 N_FINE = 48  # divisible by every ratio above
@@ -167,14 +168,15 @@ def test_misalignment_levels_overlap(level_pairs: dict[str, FusionPair]) -> None
 
 def test_meta_keys(level_pairs: dict[str, FusionPair]) -> None:
     meta = level_pairs["moderate"].meta
-    for key in ("transform", "overlap", "overlap_m", "degradation", "noise", "srf_band_names", "seed"):
+    for key in ("transform", "overlap", "overlap_m", "noise", "srf_band_names", "seed"):
         assert key in meta
     assert meta["transform"]["angle_deg"] == 30.0
     assert meta["transform"]["shift_px"] == [0.0, 20.0]
-    assert meta["degradation"] == {"kind": "gaussian", "ratio": 4, "sigma": default_sigma(4),
-                                   "kernel_size": 10, "phase": 1.5}
+    deg = level_pairs["moderate"].acquisition.degradation
+    assert deg == Degradation("gaussian", 4, default_sigma(4), 10, 1.5)
     assert meta["srf_band_names"] == ["blue", "green", "red", "nir", "swir1", "swir2"]
-    assert "transform" not in level_pairs["moderate"].without_truth().meta
+    observed = level_pairs["moderate"].without_truth()
+    assert observed.meta == {} and observed.acquisition.degradation == deg   # typed, truth-free metadata only
 
 
 def test_rotation_90_is_exact(indian_pines: Scene, srf: SpectralResponse) -> None:

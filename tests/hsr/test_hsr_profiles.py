@@ -1,4 +1,5 @@
-"""The hsr config group and the code's profiles agree; the profile picks the device's default."""
+"""The hsr config group is the code's profiles (typed, registered from Python); the profile picks the
+device's default."""
 
 from __future__ import annotations
 
@@ -12,6 +13,16 @@ from fresco.hsr import HSRConfig, cpu_config, paper_config, profile_config
 def test_hsr_config_group_matches_the_profiles(compose_cfg, profile, expected):
     cfg = compose_cfg(f"profile={profile}")
     assert HSRConfig(**OmegaConf.to_container(cfg.hsr, resolve=True)) == expected()
+
+
+def test_hsr_settings_are_typed_at_composition(compose_cfg):
+    from hydra.errors import ConfigCompositionException
+    from omegaconf.errors import ValidationError
+
+    with pytest.raises((ValidationError, ConfigCompositionException), match="iterations"):
+        compose_cfg("method=fresco", "hsr.iterations=abc")
+    with pytest.raises(ConfigCompositionException, match="iteratons"):
+        compose_cfg("method=fresco", "hsr.iteratons=5")
 
 
 def test_profile_config_defaults_by_device_and_rejects_unknown(monkeypatch):
