@@ -76,7 +76,7 @@ def test_missing_dataset_file_reports_the_loader_message(compose_cfg, tmp_path):
     cfg = compose_cfg("dataset=pavia_university", f"dataset.loader.path={tmp_path}/PaviaU.mat", "logger=none")
     with pytest.raises(FileNotFoundError, match="PaviaU.mat"):
         run_experiment(cfg)
-    assert "FileNotFoundError" in results.read_json(tmp_path / "run" / results.RUN_FILE)["error"]
+    assert "DatasetNotFoundError: Pavia University" in results.read_json(tmp_path / "run" / results.RUN_FILE)["error"]
 
 
 def test_report_on_a_single_run(compose_cfg, tmp_path):

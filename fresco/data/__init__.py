@@ -11,6 +11,7 @@ Typical use::
 
 from __future__ import annotations
 
+from fresco.data.datasets import DATASETS, Dataset, DatasetNotFoundError
 from fresco.data.io import (
     load_pair,
     load_pair_mat,
@@ -57,11 +58,14 @@ from fresco.data.srf_estimation import SRFEstimate, estimate_srf, fit_srf, srf_e
 from fresco.data.synthetic import synthetic_scene
 
 __all__ = [
+    "DATASETS",
     "LANDSAT_BOX_EDGES",
     "MISALIGNMENT_LEVELS",
     "QUICKBIRD_BOX_EDGES",
     "SRF_MODES",
     "SRFEstimate",
+    "Dataset",
+    "DatasetNotFoundError",
     "FusionPair",
     "RigidTransform",
     "Scene",

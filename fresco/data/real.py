@@ -28,13 +28,13 @@ from typing import Any
 
 import numpy as np
 
+from fresco.data.datasets import PARIS_HYPERION_ALI, DatasetNotFoundError
 from fresco.data.pair import Acquisition, FusionPair
 from fresco.data.scenes import (
     MIN_BANDS,
     _check_cube,
     _check_wavelengths,
     _mat_variables,
-    _not_found,
     _pick_variable,
     _read_array,
     _sha256,
@@ -63,20 +63,12 @@ PAIR_NORMALISATIONS = ("joint_max", "max", "none")
 #: Values this far above 1 are accepted with normalise="none" (real reflectance can exceed 1 a little).
 NONE_MARGIN = 0.5
 
-PARIS_FILE = "paris_data_hs_ms.mat"
-PARIS_SRF_FILE = "R_HysureParis.mat"
+PARIS_FILE, PARIS_SRF_FILE = PARIS_HYPERION_ALI.files
 #: sha256 of the files as published (HySure commit 8652a58, FuVarRelease commit 2164cd8).
-PARIS_SHA256 = "81e13528535ff32a0e0069368daa3aa9206d1393317391571a29958f5f57d839"
-PARIS_SRF_SHA256 = "ee52ba8c7a429baf8f593b82e5f1d8592d3959a80db33791556c0b34de5671de"
+PARIS_SHA256 = PARIS_HYPERION_ALI.sha256[PARIS_FILE]
+PARIS_SRF_SHA256 = PARIS_HYPERION_ALI.sha256[PARIS_SRF_FILE]
 PARIS_SHAPE_HSI = (72, 72, 128)
 PARIS_SHAPE_MSI = (72, 72, 9)
-WHERE_PARIS = (
-    "download data/paris_data_hs_ms.mat from HySure (https://github.com/alfaiate/HySure, GPL-3.0; imagery "
-    "EO-1 Hyperion + ALI, USGS/NASA, public domain) and, for the estimated SRF, DATA/R_HysureParis.mat from "
-    "https://github.com/ricardoborsoi/FuVarRelease; put both in one folder and set "
-    "`dataset.loader.path=/folder/paris_data_hs_ms.mat`"
-)
-
 WHERE_REAL_PAIR = (
     "give the two rasters of a real pair: `dataset.loader.hsi_path=` (e.g. an EO-1 Hyperion L1/L2 scene from "
     "USGS EarthExplorer, ENVI or GeoTIFF) and `dataset.loader.msi_path=` (e.g. a Sentinel-2 L2A band stack "
@@ -109,7 +101,7 @@ def _read_raster(path: str | Path, key: str | Sequence[str] | None, axes: str, w
                  ) -> tuple[np.ndarray, dict[str, Any]]:
     p = Path(path)
     if not p.is_file():
-        raise _not_found(f"{what} raster {p.name}", [p], WHERE_REAL_PAIR)
+        raise DatasetNotFoundError(f"{what} raster {p.name}", [p], WHERE_REAL_PAIR)
     raw, info = _read_array(p, key)
     if p.suffix.lower() in (".mat", ".npy", ".npz"):
         raw = to_hwk(np.asarray(raw), axes, f"{what} {p}")
@@ -285,10 +277,10 @@ def load_paris_hyperion_ali(path: str | Path, srf: str = "estimated", ratio: int
     if p.is_dir():
         p = p / PARIS_FILE
     if not p.is_file():
-        raise _not_found("Paris Hyperion + ALI pair", [p], WHERE_PARIS)
+        raise PARIS_HYPERION_ALI.not_found([p])
     if verify and _sha256(p) != PARIS_SHA256:
         raise ValueError(f"{p}: sha256 checksum mismatch (expected {PARIS_SHA256}); the file is corrupt or another "
-                         f"version. Re-download it ({WHERE_PARIS}) or pass verify=False")
+                         f"version. Re-download it ({PARIS_HYPERION_ALI.where}) or pass verify=False")
     variables = _mat_variables(p)
     hs = _pick_variable(variables, "HSim", p)[1]
     ms = _pick_variable(variables, "MSim", p)[1]
@@ -299,8 +291,8 @@ def load_paris_hyperion_ali(path: str | Path, srf: str = "estimated", ratio: int
     if srf == "estimated":
         r_path = Path(srf_path) if srf_path is not None else p.parent / PARIS_SRF_FILE
         if not r_path.is_file():
-            raise _not_found("the estimated ALI SRF R_HysureParis.mat", [r_path],
-                             WHERE_PARIS + " (or use srf='ali_box', the nominal band edges)")
+            raise DatasetNotFoundError("the estimated ALI SRF R_HysureParis.mat", [r_path],
+                                       PARIS_HYPERION_ALI.where + " (or use srf='ali_box', the nominal band edges)")
         if verify and srf_path is None and _sha256(r_path) != PARIS_SRF_SHA256:
             raise ValueError(f"{r_path}: sha256 checksum mismatch (expected {PARIS_SRF_SHA256}); re-download it "
                              "or pass verify=False")

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from fresco.data.datasets import INDIAN_PINES, PAVIA_UNIVERSITY, TERRAIN, DatasetNotFoundError
+
 __all__ = [
     "INDIAN_PINES_DROPPED_ROWS",
     "INDIAN_PINES_FILE",
@@ -49,50 +51,31 @@ NORMALISATIONS = ("max", "minmax", "none")
 #: A cube with fewer bands than this is not hyperspectral (an RGB image or a single band).
 MIN_BANDS = 3
 
-INDIAN_PINES_FILE = "Indian_pines_corrected.npy"
-INDIAN_PINES_SHA256 = "8f038e4d81569e38ebfc72a15c9984c150de42580ab260be10a13442e912e451"
-INDIAN_PINES_SHAPE = (145, 145, 200)
+INDIAN_PINES_FILE = INDIAN_PINES.files[0]
+INDIAN_PINES_SHA256 = INDIAN_PINES.sha256[INDIAN_PINES_FILE]
+INDIAN_PINES_SHAPE = INDIAN_PINES.shape
 INDIAN_PINES_SPC = "92AV3C.spc"
 #: 0-based rows of the 220-row AVIRIS calibration table removed in the "corrected" cube
 #: (water absorption bands 104-108, 150-163 and 220, 1-based).
 INDIAN_PINES_DROPPED_ROWS = (*range(103, 108), *range(149, 163), 219)
 #: Display bands 29, 19, 9 (686.5, 587.2, 488.4 nm): the false-colour triple most Indian Pines
 #: figures use, so our figures are comparable with the literature.
-INDIAN_PINES_RGB = (29, 19, 9)
+INDIAN_PINES_RGB = INDIAN_PINES.rgb_bands
 #: Header lines above the numeric table of 92AV3C.spc.
 SPC_HEADER_LINES = 2
 
 PAVIA_KEYS = ("paviaU", "paviaU_subimg")
-PAVIA_FILES = ("PaviaU.mat", "paviaU_subimg.mat")
-PAVIA_N_BANDS = 103
+PAVIA_FILES = PAVIA_UNIVERSITY.files
+PAVIA_N_BANDS = PAVIA_UNIVERSITY.shape[2]
 PAVIA_FIRST_NM = 430.0
 PAVIA_STEP_NM = 4.2
-PAVIA_RGB = (52, 30, 7)
+PAVIA_RGB = PAVIA_UNIVERSITY.rgb_bands
 PAVIA_SPEC_KEY = "paviaU_spec"
 
-TERRAIN_RGB = (38, 30, 15)
+TERRAIN_RGB = TERRAIN.rgb_bands
 #: ENVI headers give wavelengths in micrometres or nanometres; centres below this are micrometres.
 MICROMETRE_CUTOFF = 100.0
 NM_PER_MICROMETRE = 1000.0
-
-# Where a user gets each dataset (shown in "not found" errors; full table in data/README.md).
-WHERE_INDIAN_PINES = (
-    "Indian Pines ships inside the tensorly wheel: `pip install tensorly` (>= 0.8) installs "
-    f"<site-packages>/tensorly/datasets/data/{INDIAN_PINES_FILE}; or download it from Purdue "
-    "(doi:10.4231/R7RX991C) and set `dataset.loader.root=/folder/holding/the/npy`"
-)
-WHERE_PAVIA = (
-    "download PaviaU.mat (610x340x103, key 'paviaU') from the EHU Grupo de Inteligencia "
-    "Computacional 'Hyperspectral Remote Sensing Scenes' page "
-    "(https://www.ehu.eus/ccwintco/index.php/Hyperspectral_Remote_Sensing_Scenes) and set "
-    "`dataset.loader.path=/data/PaviaU.mat`"
-)
-WHERE_TERRAIN = (
-    "the HYDICE Terrain cube (307x307x210, ENVI .hdr + .img) is distributed with the HYDICE "
-    "Urban/Terrain data sets (e.g. the US Army Corps of Engineers AGC/TEC release); put both files "
-    "in one folder and set `dataset.loader.path=/data/terrain.hdr`"
-)
-
 
 # ----------------------------------------------------------------------------- Scene
 @dataclass
@@ -249,11 +232,6 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _not_found(what: str, tried: Sequence[Path], where: str) -> FileNotFoundError:
-    tried_txt = "\n".join(f"  - {p}" for p in tried)
-    return FileNotFoundError(f"{what} not found. Looked for:\n{tried_txt}\nTo get it: {where}.")
-
-
 def _package_dir(name: str) -> Path | None:
     """Folder of an installed package, found without importing it (tensorly's import is slow)."""
     try:
@@ -310,8 +288,8 @@ def _read_envi(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
 
     hdr = path if path.suffix.lower() == ".hdr" else path.with_suffix(".hdr")
     if not hdr.is_file():
-        raise _not_found(f"ENVI header for {path}", [hdr], "an ENVI image needs its .hdr next to the data "
-                         "file; set `dataset.loader.path` to the .hdr")
+        raise DatasetNotFoundError(f"ENVI header for {path}", [hdr], "an ENVI image needs its .hdr next to the data "
+                                   "file; set `dataset.loader.path` to the .hdr")
     try:
         img = envi.open(str(hdr))
     except envi.EnviDataFileNotFoundError as err:
@@ -433,8 +411,8 @@ def read_wavelengths(path: str | Path, key: str | None = None) -> np.ndarray:
     micrometres and converted to nm."""
     p = Path(path)
     if not p.is_file():
-        raise _not_found(f"wavelength file {p.name}", [p], "give a text/CSV/.npy/.mat file with one band centre "
-                         "(nm) per band, in the cube's band order")
+        raise DatasetNotFoundError(f"wavelength file {p.name}", [p], "give a text/CSV/.npy/.mat file with one band "
+                                   "centre (nm) per band, in the cube's band order")
     suffix = p.suffix.lower()
     if suffix == ".mat":
         variables = _mat_variables(p)
@@ -468,8 +446,8 @@ def indian_pines_wavelengths(spc_path: str | Path | None = None) -> np.ndarray:
         if candidate.is_dir():
             candidate = candidate / INDIAN_PINES_SPC
     if not candidate.is_file():
-        raise _not_found("AVIRIS calibration file 92AV3C.spc (Indian Pines band centres)", [candidate],
-                         "`pip install spectral` (>= 0.23) ships it as spectral/tests/data/92AV3C.spc; "
+        raise DatasetNotFoundError("AVIRIS calibration file 92AV3C.spc (Indian Pines band centres)", [candidate],
+                                   "`pip install spectral` (>= 0.23) ships it as spectral/tests/data/92AV3C.spc; "
                          "or pass `wavelengths_file=` (config `dataset.loader.wavelengths_file`)")
     table = np.loadtxt(candidate, skiprows=SPC_HEADER_LINES)
     keep = np.setdiff1d(np.arange(table.shape[0]), INDIAN_PINES_DROPPED_ROWS)
@@ -494,15 +472,15 @@ def load_indian_pines(root: str | Path | None = None, normalise: str = "max", ve
     if root is None:
         pkg = _package_dir("tensorly")
         if pkg is None:
-            raise FileNotFoundError(f"Indian Pines cube {INDIAN_PINES_FILE} not found: the tensorly package "
-                                    f"is not installed. To get it: {WHERE_INDIAN_PINES}.")
+            raise DatasetNotFoundError(f"Indian Pines cube {INDIAN_PINES_FILE} (the tensorly package is not "
+                                       "installed)", [], INDIAN_PINES.where)
         path = pkg / "datasets" / "data" / INDIAN_PINES_FILE
     else:
         path = Path(root)
         if path.is_dir() or path.suffix.lower() != ".npy":
             path = path / INDIAN_PINES_FILE
     if not path.is_file():
-        raise _not_found(f"Indian Pines cube {INDIAN_PINES_FILE}", [path], WHERE_INDIAN_PINES)
+        raise INDIAN_PINES.not_found([path], f"Indian Pines cube {INDIAN_PINES_FILE}")
     if verify:
         digest = _sha256(path)
         if digest != INDIAN_PINES_SHA256:
@@ -540,10 +518,10 @@ def load_pavia_university(path: str | Path, key: str | None = None, normalise: s
         tried = [p / f for f in PAVIA_FILES]
         found = [t for t in tried if t.is_file()]
         if not found:
-            raise _not_found("Pavia University (PaviaU.mat)", tried, WHERE_PAVIA)
+            raise PAVIA_UNIVERSITY.not_found(tried)
         p = found[0]
     elif not p.is_file():
-        raise _not_found("Pavia University (PaviaU.mat)", [p], WHERE_PAVIA)
+        raise PAVIA_UNIVERSITY.not_found([p])
     if p.suffix.lower() == ".mat":
         variables = _mat_variables(p)
         name, raw = _pick_variable(variables, key if key is not None else PAVIA_KEYS, p)
@@ -576,11 +554,11 @@ def load_terrain(path: str | Path, normalise: str = "max",
     if p.is_dir():
         headers = sorted(p.glob("*.hdr"))
         if len(headers) != 1:
-            raise _not_found(f"Terrain ENVI header (exactly one .hdr in {p}, found {len(headers)})",
-                             [p / "terrain.hdr"], WHERE_TERRAIN)
+            raise DatasetNotFoundError(f"Terrain ENVI header (exactly one .hdr in {p}, found {len(headers)})",
+                                       [p / "terrain.hdr"], TERRAIN.where)
         p = headers[0]
     if not p.is_file():
-        raise _not_found("HYDICE Terrain cube", [p], WHERE_TERRAIN)
+        raise TERRAIN.not_found([p], "HYDICE Terrain cube")
     raw, info = _read_array(p, None)
     wl = wavelengths if wavelengths is not None else info.pop("envi_wavelengths", None)
     info.pop("envi_wavelengths", None)
@@ -610,8 +588,8 @@ def load_cube(path: str | Path, key: str | None = None, wavelengths: Any = None,
     """
     p = Path(path)
     if not p.is_file():
-        raise _not_found(f"Hyperspectral cube {p.name}", [p],
-                         "check `dataset.loader.path` (a .mat/.npy/.npz/ENVI file holding the cube)")
+        raise DatasetNotFoundError(f"Hyperspectral cube {p.name}", [p],
+                                   "check `dataset.loader.path` (a .mat/.npy/.npz/ENVI file holding the cube)")
     raw, info = _read_array(p, key)
     if p.suffix.lower() in (".mat", ".npy", ".npz"):
         raw = to_hwk(raw, axes, f"cube {p}")

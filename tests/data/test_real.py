@@ -197,7 +197,8 @@ def test_paris_hyperion_ali_loads(srf: str) -> None:
 
 
 def test_paris_missing_file_says_where(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"(?s)Paris Hyperion \+ ALI pair not found.*alfaiate/HySure"):
+    with pytest.raises(FileNotFoundError,
+                       match=r"(?s)Paris Hyperion \+ ALI pair \(paris_data_hs_ms.mat\) not found.*alfaiate/HySure"):
         load_paris_hyperion_ali(tmp_path)
 
 

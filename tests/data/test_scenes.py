@@ -243,3 +243,18 @@ def test_read_wavelengths_missing_file(tmp_path: Path) -> None:
 
     with pytest.raises(FileNotFoundError, match=r"(?s)wavelength file wl.txt not found.*one band centre"):
         read_wavelengths(tmp_path / "wl.txt")
+
+
+def test_every_dataset_describes_itself_and_a_missing_file_says_what_to_fetch(tmp_path):
+    from fresco.configs import config_dir
+    from fresco.data.datasets import DATASETS, PAVIA_UNIVERSITY, DatasetNotFoundError
+    from fresco.data.scenes import load_pavia_university
+
+    for name, info in DATASETS.items():
+        assert (config_dir() / "dataset" / f"{name}.yaml").is_file()   # each record is a dataset= option
+        assert info.files and info.where and info.title
+    with pytest.raises(DatasetNotFoundError) as err:
+        load_pavia_university(tmp_path)
+    assert err.value.where == PAVIA_UNIVERSITY.where
+    assert err.value.tried == [tmp_path / f for f in PAVIA_UNIVERSITY.files]
+    assert isinstance(err.value, FileNotFoundError) and "To get it: download PaviaU.mat" in str(err.value)
