@@ -44,6 +44,17 @@ def instantiate_unwrapped(conf: Any, **kwargs: Any) -> Any:
         raise
 
 
+def _warn_unused_groups(groups: tuple[str, ...], why: str) -> None:
+    """Warn, naming them, about command-line overrides of config groups that this dataset does not use."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return
+    unused = [o for o in HydraConfig.get().overrides.task if o.lstrip("+~").split("=")[0].split(".")[0] in groups]
+    if unused:
+        log.warning("%s, so these overrides have no effect: %s", why, " ".join(unused))
+
+
 def build_pair(cfg: DictConfig) -> FusionPair:
     """The pair of one run, from ``cfg.dataset``:
 
@@ -60,10 +71,13 @@ def build_pair(cfg: DictConfig) -> FusionPair:
                              "dataset.path=/path/to/PAIR.mat (authors' layout: MSI, HSI, Q[, SRI_M, SRI_H]) or a .npz")
         log.info("reading the pair from %s (the srf, degradation, misalignment and noise groups do not apply)",
                  cfg.dataset.path)
+        _warn_unused_groups(("srf", "degradation", "misalignment", "noise"),
+                            f"dataset={cfg.dataset.get('name')} reads a ready-made pair")
         return load_pair(cfg.dataset.path, ratio=cfg.dataset.get("ratio"))
     loaded = instantiate_unwrapped(cfg.dataset.loader, _convert_="all")
     if isinstance(loaded, FusionPair):
         log.info("the dataset loader gave a ready pair (the srf and misalignment groups do not apply)")
+        _warn_unused_groups(("srf", "misalignment"), f"dataset={cfg.dataset.get('name')} loads a ready pair")
         return loaded
     scene = loaded
     srf = instantiate_unwrapped(cfg.srf, wavelengths=scene.wavelengths, _convert_="all")

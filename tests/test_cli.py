@@ -98,3 +98,13 @@ def test_profile_follows_the_device_unless_set(monkeypatch):
     assert auto_profile(["profile=cpu"]) == ["profile=cpu"]
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert auto_profile(["method=fresco"]) == ["method=fresco"]
+
+
+def test_groups_a_ready_pair_does_not_use_are_named_when_overridden(tmp_path):
+    first = fresco(*SMOKE, f"hydra.run.dir={tmp_path / 'first'}", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    proc = fresco("dataset=pair_file", f"dataset.path={tmp_path / 'first' / results.PAIR_FILE}", "method=bicubic",
+                  "misalignment=severe", "noise=snr30", "logger=none", f"hydra.run.dir={tmp_path / 'second'}",
+                  cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "these overrides have no effect: misalignment=severe noise=snr30" in proc.stdout + proc.stderr

@@ -30,7 +30,7 @@ from fresco.data.pair import Acquisition, FusionPair
 from fresco.data.scenes import describe_variables
 from fresco.fileio import atomic_write
 from fresco.ops.checks import check_image
-from fresco.ops.degradation import Degradation
+from fresco.ops.degradation import Degradation, integer_ratio
 
 __all__ = [
     "load_pair",
@@ -92,9 +92,9 @@ def _infer_ratio(hsi: np.ndarray, msi: np.ndarray, sri_h: np.ndarray | None, pat
     candidates = [("SRI_H", sri_h)] if sri_h is not None else []
     candidates.append(("MSI", msi))
     for what, fine in candidates:
-        r0, r1 = fine.shape[0] / hsi.shape[0], fine.shape[1] / hsi.shape[1]
-        if r0 == r1 and r0 == int(r0) and r0 >= 1:
-            return int(r0)
+        ratio = integer_ratio(fine.shape, hsi.shape)
+        if ratio is not None:
+            return ratio
         if what == "SRI_H":
             raise ValueError(f"{path}: SRI_H {fine.shape[:2]} is not an integer multiple of HSI "
                              f"{hsi.shape[:2]} on both axes; fix the file or pass ratio=")

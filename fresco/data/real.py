@@ -42,7 +42,7 @@ from fresco.data.scenes import (
     to_hwk,
 )
 from fresco.data.sensors import SpectralResponse, make_srf, matrix_srf, read_srf_matrix
-from fresco.ops.degradation import Degradation, add_noise, degrade
+from fresco.ops.degradation import Degradation, add_noise, degrade, integer_ratio
 
 __all__ = [
     "HYPERION_SWIR",
@@ -150,9 +150,9 @@ def _infer_ratio(hsi: np.ndarray, msi: np.ndarray, hsi_info: dict, msi_info: dic
         raise ValueError(f"the HSI pixel size {px_h} is not an integer multiple of the MSI pixel size {px_m} on "
                          "both axes; resample the MSI to a grid d times finer than the HSI (d = 2, 3, 4, ...), "
                          "or pass ratio=")
-    r0, r1 = msi.shape[0] / hsi.shape[0], msi.shape[1] / hsi.shape[1]
-    if r0 == r1 and r0 == int(r0) and r0 >= 2:
-        return int(r0)
+    ratio = integer_ratio(msi.shape, hsi.shape, minimum=2)
+    if ratio is not None:
+        return ratio
     raise ValueError(f"cannot infer the spatial ratio: no pixel sizes in the files, and MSI {msi.shape[:2]} / HSI "
                      f"{hsi.shape[:2]} is not one integer >= 2; pass ratio= (HSI pixel size / MSI pixel size, "
                      "e.g. 30 m / 10 m = 3; config `dataset.loader.ratio`)")

@@ -21,7 +21,7 @@ from fresco.ops.checks import check_image
 
 __all__ = ["DEGRADATION_KINDS", "FWHM2_PER_SIGMA2", "GAUSSIAN_TRUNCATE", "Degradation", "add_noise",
            "apply_separable", "check_ratio", "default_kernel_size", "default_sigma", "degradation_matrix", "degrade",
-           "noise_sigma", "sample_phase"]
+           "integer_ratio", "noise_sigma", "sample_phase"]
 
 DEGRADATION_KINDS = ("gaussian", "average", "nearest", "subsample")
 #: Gaussian taps reach this many sigmas from the coarse pixel centre (the default kernel size).
@@ -63,6 +63,13 @@ def check_ratio(n_fine: int, ratio: int, what: str = "n_fine") -> int:
             f"of the ratio (e.g. {n_fine - n_fine % ratio} or {n_fine + ratio - n_fine % ratio})"
         )
     return ratio
+
+
+def integer_ratio(fine_shape: tuple[int, ...], coarse_shape: tuple[int, ...], minimum: int = 1) -> int | None:
+    """The spatial ratio ``d`` when ``fine_shape[:2]`` is ``d`` times ``coarse_shape[:2]`` on both axes
+    (an integer ``d >= minimum``), else None."""
+    r0, r1 = fine_shape[0] / coarse_shape[0], fine_shape[1] / coarse_shape[1]
+    return int(r0) if r0 == r1 and r0 == int(r0) and r0 >= minimum else None
 
 
 def degradation_matrix(n_fine: int, ratio: int, kind: str = "gaussian", sigma: float | None = None,
