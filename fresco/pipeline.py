@@ -26,6 +26,7 @@ from fresco.methods.base import PRODUCTS, FusionMethod, MethodOutput
 from fresco.metrics import HEADLINE_KEYS, SCORE_KEYS, score
 from fresco.metrics.perceptual import PerceptualMetrics
 from fresco.metrics.quality import quality_metrics
+from fresco.training import run_loggers
 
 log = logging.getLogger(__name__)
 
@@ -286,20 +287,22 @@ def _run(cfg: DictConfig, run_dir: Path, pl: Any, method: FusionMethod,
     log.info("[2/4] method: %s", cfg.method.name)
     if cfg.get("monitor", True):
         method.monitor = make_monitor(pair)
+    loggers = build_loggers(cfg)
     t0 = time.perf_counter()
-    output = method.run(pair.without_truth())
-    times["method"] = time.perf_counter() - t0
-    output.check_against(pair, method.name)
-    for stage, seconds in output.time_s.items():
-        times[f"method.{stage}"] = seconds
-    beside: dict[str, MethodOutput] = {}
-    if references:
-        t0 = time.perf_counter()
-        for name, reference in references.items():
-            log.info("[2/4] beside it: %s", name)
-            beside[name] = reference.run(pair.without_truth())
-            beside[name].check_against(pair, f"{method.name} (compare_with {name})")
-        times["references"] = time.perf_counter() - t0
+    with run_loggers(loggers):   # learned stages log their curves to the run's loggers too
+        output = method.run(pair.without_truth())
+        times["method"] = time.perf_counter() - t0
+        output.check_against(pair, method.name)
+        for stage, seconds in output.time_s.items():
+            times[f"method.{stage}"] = seconds
+        beside: dict[str, MethodOutput] = {}
+        if references:
+            t0 = time.perf_counter()
+            for name, reference in references.items():
+                log.info("[2/4] beside it: %s", name)
+                beside[name] = reference.run(pair.without_truth())
+                beside[name].check_against(pair, f"{method.name} (compare_with {name})")
+            times["references"] = time.perf_counter() - t0
 
     log.info("[3/4] metrics")
     t0 = time.perf_counter()
@@ -319,7 +322,7 @@ def _run(cfg: DictConfig, run_dir: Path, pl: Any, method: FusionMethod,
     metrics.update({f"time_s.{k}": v for k, v in times.items()})
     results.write_metrics(run_dir, metrics)
 
-    log_run(build_loggers(cfg), cfg, metrics)
+    log_run(loggers, cfg, metrics)
     print_table(metrics, pair, title=cfg.run_name)
     print(f"results: {run_dir}")
     return metrics

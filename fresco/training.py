@@ -8,7 +8,9 @@ the ``trainer`` group, checkpoint and log folders) and hands its LightningModule
 * instantiates the Trainer from the ``trainer`` group (its ``_target_``, and ``callbacks`` given as
   configs with a ``_target_``), quiet about Lightning's chatter and the warnings these loops trigger
   by design,
-* logs the stage's curves to ``<log_dir>/<stage>/metrics.csv`` unless the trainer names a logger,
+* logs the stage's curves to ``<log_dir>/<stage>/metrics.csv`` unless the trainer names a logger, and
+  to the run's own experiment loggers (``logger=wandb`` and the like; :func:`run_loggers`, set by the
+  pipeline around a method's run),
 * saves ``<checkpoint_dir>/<stage>/last.ckpt`` atomically every ``checkpoint_every`` iterations of the
   module's own counter, and resumes from it when it is there.
 
@@ -25,6 +27,7 @@ import os
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +39,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from fresco.ops.checks import typed_settings
 from fresco.progress import progress_enabled
 
-__all__ = ["DEVICES", "LAST_CHECKPOINT", "IterationCheckpoint", "Training", "plain", "quiet_lightning"]
+__all__ = ["DEVICES", "LAST_CHECKPOINT", "IterationCheckpoint", "Training", "plain", "quiet_lightning", "run_loggers"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,25 @@ GPU_ACCELERATORS = ("gpu", "cuda", "auto")
 TRAINER_TARGET = "pytorch_lightning.Trainer"
 #: What every stage's Trainer gets unless the trainer config says otherwise.
 TRAINER_DEFAULTS: dict[str, Any] = {"enable_model_summary": False, "logger": False, "num_sanity_val_steps": 0}
+
+
+#: The run's experiment loggers that every stage trained inside :func:`run_loggers` also logs to.
+_RUN_LOGGERS: ContextVar[tuple[Any, ...]] = ContextVar("fresco_run_loggers", default=())
+
+
+@contextmanager
+def run_loggers(loggers: Sequence[Any]) -> Iterator[None]:
+    """Inside this block every stage that trains through :class:`Training` also logs its curves to
+    ``loggers`` (the run's experiment loggers, e.g. a ``WandbLogger``). CSV loggers among them are left
+    out: the stage's own ``<log_dir>/<stage>/metrics.csv`` already holds its curve, and one CSV file
+    cannot hold the curves of several stages that each count from 0."""
+    from pytorch_lightning.loggers import CSVLogger
+
+    token = _RUN_LOGGERS.set(tuple(lg for lg in loggers if not isinstance(lg, CSVLogger)))
+    try:
+        yield
+    finally:
+        _RUN_LOGGERS.reset(token)
 
 
 def plain(value: Any) -> Any:
@@ -175,15 +197,18 @@ class Training:
 
     def trainer_kwargs(self, stage: str) -> dict[str, Any]:
         """The trainer group's arguments for one stage: ``accelerator=cpu`` when :meth:`torch_device` is
-        the CPU, and with ``log_dir`` and no logger configured a CSV logger writing
-        ``<log_dir>/<stage>/metrics.csv``."""
+        the CPU; unless the trainer config names a logger, a CSV logger writing
+        ``<log_dir>/<stage>/metrics.csv`` (with ``log_dir``) and the run's loggers (:func:`run_loggers`)."""
         kwargs = dict(self.trainer)
         if self.torch_device() == "cpu":
             kwargs["accelerator"] = "cpu"
-        if self.log_dir is not None and not kwargs.get("logger"):
+        if not kwargs.get("logger"):
             from pytorch_lightning.loggers import CSVLogger
 
-            kwargs["logger"] = CSVLogger(save_dir=str(self.log_dir), name=stage, version="")
+            stage_csv = [] if self.log_dir is None else [CSVLogger(save_dir=str(self.log_dir), name=stage, version="")]
+            loggers = stage_csv + list(_RUN_LOGGERS.get())
+            if loggers:
+                kwargs["logger"] = loggers[0] if len(loggers) == 1 else loggers
         return kwargs
 
     def fit(self, module: pl.LightningModule, stage: str, *, train_dataloaders: Any = None,
