@@ -78,3 +78,13 @@ class FusionMethod(ABC):
             yield
         finally:
             times[stage] = times.get(stage, 0.0) + time.perf_counter() - start
+
+
+def require_co_registered(pair: FusionPair, method: str) -> None:
+    """Raise ``ValueError`` unless the MSI grid is ``ratio`` times the HSI grid (one footprint)."""
+    d = pair.ratio
+    if pair.msi.shape[:2] != (d * pair.hsi.shape[0], d * pair.hsi.shape[1]):
+        raise ValueError(
+            f"{method} needs co-registered images on the same footprint (MSI grid = ratio x HSI grid); got MSI "
+            f"{pair.msi.shape[:2]}, HSI {pair.hsi.shape[:2]}, ratio {d}. Use misalignment=none with equal "
+            "footprints (dataset.footprint.msi_shape = hsi_shape)")

@@ -24,7 +24,7 @@ import numpy as np
 from fresco.data.pair import FusionPair
 from fresco.data.srf_estimation import estimate_srf, srf_error
 from fresco.hsr import HSRConfig, profile_config, super_resolve, train_translator
-from fresco.methods.base import FusionMethod, MethodOutput
+from fresco.methods.base import FusionMethod, MethodOutput, require_co_registered
 from fresco.metrics.quality import psnr
 from fresco.msr.module import fit_btd
 from fresco.msr.solver import BTDConfig, BTDResult, coupled_btd
@@ -159,12 +159,8 @@ class RegisteredLL1(FrescoMSR):
         self.degradation, self.sigma, self.kernel_size = degradation, sigma, kernel_size
 
     def run(self, pair: FusionPair) -> MethodOutput:
+        require_co_registered(pair, self.name)
         d = pair.ratio
-        if pair.msi.shape[:2] != (d * pair.hsi.shape[0], d * pair.hsi.shape[1]):
-            raise ValueError(
-                f"registered_ll1 needs co-registered images on the same footprint (MSI grid = ratio x HSI grid); "
-                f"got MSI {pair.msi.shape[:2]}, HSI {pair.hsi.shape[:2]}, ratio {d}. Use misalignment=none with "
-                f"equal footprints (dataset.footprint.msi_shape = hsi_shape)")
         ops = tuple(degradation_matrix(n, d, self.degradation, self.sigma, self.kernel_size)
                     for n in pair.msi.shape[:2])
         times: dict[str, float] = {}

@@ -39,6 +39,7 @@ import torch
 
 from fresco.ops.checks import check_image, typed_settings
 from fresco.ops.degradation import degradation_matrix
+from fresco.ops.unmixing import nnls, vca
 
 __all__ = ["BTDConfig", "BTDResult", "CoupledBTD", "coupled_btd", "registered_btd", "INITS", "TV_BOUNDARIES"]
 
@@ -47,8 +48,6 @@ TV_BOUNDARIES = ("circular", "neumann")
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 #: ||Dx||^2 for first differences (circular or not): at most 4.
 DIFF_NORM_SQ = 4.0
-#: Projected-gradient iterations of the nonnegative least-squares start after VCA.
-NNLS_ITERATIONS = 200
 
 
 @dataclass
@@ -147,49 +146,6 @@ def _check_inputs(msi: Any, hsi: Any, srf: Any) -> tuple[np.ndarray, np.ndarray,
     if not np.all(np.isfinite(srf)):
         raise ValueError("srf contains NaN or Inf values; give a finite spectral response")
     return msi, hsi, srf
-
-
-def vca(pixels: torch.Tensor, n_endmembers: int, generator: torch.Generator) -> torch.Tensor:
-    """Vertex component analysis (Nascimento & Bioucas-Dias, IEEE TGRS 2005), projective branch:
-    ``(K, R)`` endmembers picked among the rows of ``pixels (N, K)``. The pixels are projected onto
-    the ``R``-dimensional signal subspace and scaled onto a hyperplane; each endmember is the pixel
-    most extreme along a random direction orthogonal to those found so far."""
-    n, _ = pixels.shape
-    r = n_endmembers
-    if n < r:
-        raise ValueError(f"VCA needs at least R={r} pixels, got {n}")
-    u, _, _ = torch.linalg.svd(pixels.T @ pixels / n, full_matrices=False)
-    x = pixels @ u[:, :r]                                             # (N, R) subspace coordinates
-    denom = x @ x.mean(0)
-    denom = torch.where(denom.abs() < 1e-12, torch.full_like(denom, 1e-12), denom)
-    y = x / denom[:, None]                                            # projective projection
-    basis = torch.zeros(r, r, dtype=pixels.dtype, device=pixels.device)
-    basis[-1, 0] = 1.0
-    indices: list[int] = []
-    for i in range(r):
-        w = torch.randn(r, 1, generator=generator, dtype=torch.float64).to(pixels.device, pixels.dtype)
-        f = w - basis @ torch.linalg.pinv(basis) @ w
-        f = f / torch.linalg.norm(f).clamp_min(1e-12)
-        idx = int(torch.argmax((y @ f).abs()))
-        basis[:, i] = y[idx]
-        indices.append(idx)
-    return pixels[indices].T.clone()
-
-
-def nnls(pixels: torch.Tensor, basis: torch.Tensor, iterations: int = NNLS_ITERATIONS) -> torch.Tensor:
-    """``(R, N)`` nonnegative least-squares coefficients of ``pixels (N, K)`` on ``basis (K, R)``
-    by accelerated projected gradient (all pixels at once)."""
-    gram = basis.T @ basis
-    lip = torch.linalg.eigvalsh(gram)[-1].clamp_min(1e-12)
-    rhs = basis.T @ pixels.T                                          # (R, N)
-    x = torch.linalg.lstsq(gram, rhs).solution.clamp_min(0.0)
-    x_prev, t = x.clone(), 1.0
-    for _ in range(iterations):
-        t_next = (1 + math.sqrt(1 + 4 * t * t)) / 2
-        y = x + (t - 1) / t_next * (x - x_prev)
-        x_prev, x = x, (y - (gram @ y - rhs) / lip).clamp_min(0.0)
-        t = t_next
-    return x
 
 
 class CoupledBTD:
