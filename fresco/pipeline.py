@@ -7,8 +7,13 @@ the Hydra entry point calls for each job; tests call it directly with a composed
 from __future__ import annotations
 
 import logging
+import signal
+import sys
+import threading
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -226,30 +231,106 @@ def experiment_config_text(cfg: DictConfig) -> str:
     return OmegaConf.to_yaml(OmegaConf.create(container))
 
 
+def _without_run_dir(config_text: str) -> str:
+    """``config_text`` with its own run folder (``paths.output_dir``, and the paths built from it)
+    written as ``<run dir>``, so a copied or moved run folder still matches its config."""
+    import yaml
+
+    try:
+        run_dir = str((yaml.safe_load(config_text) or {}).get("paths", {}).get("output_dir") or "")
+    except yaml.YAMLError:
+        return config_text
+    return config_text.replace(run_dir, "<run dir>") if run_dir else config_text
+
+
+def same_experiment(stored_text: str, config_text: str) -> bool:
+    """Whether a stored config and this run's are the same experiment, wherever the folder now is."""
+    return _without_run_dir(stored_text) == _without_run_dir(config_text)
+
+
 def completed_metrics(run_dir: Path, config_text: str) -> dict[str, float | None] | None:
     """The metrics of a completed earlier run of exactly this config in ``run_dir``, else None."""
     status, config, metrics = (run_dir / name for name in (results.RUN_FILE, results.CONFIG_FILE,
                                                             results.METRICS_FILE))
     if not (status.is_file() and config.is_file() and metrics.is_file()):
         return None
-    if results.read_json(status).get("status") != "completed" or config.read_text() != config_text:
+    if results.read_json(status).get("status") != "completed" or not same_experiment(config.read_text(), config_text):
         return None
     return results.read_json(metrics)
+
+
+class RunInterrupted(BaseException):
+    """A signal (SIGTERM from a scheduler, SIGHUP) stopped the run."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = int(signum)
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+
+
+#: The signals that interrupt a run, and the last one received during it (None: none yet).
+INTERRUPT_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_received: list[int] = []
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    _received.append(signum)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise RunInterrupted(signum)
+
+
+@contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """Inside the block SIGINT raises ``KeyboardInterrupt`` and SIGTERM / SIGHUP raise
+    :class:`RunInterrupted` (their default action would kill the process before the run's status is
+    written), remembering which arrived: Lightning, while it trains, turns both into ``SystemExit``."""
+    _received.clear()
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _on_signal) for sig in INTERRUPT_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _hydra_record() -> dict[str, Any]:
+    """The run's Hydra overrides and group choices (kept in run.json: a refused second run into the
+    same folder may still rewrite .hydra/)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return {}
+    hc = HydraConfig.get()
+    return {"overrides": list(hc.overrides.task), "choices": {k: v for k, v in hc.runtime.choices.items()
+                                                              if not str(k).startswith("hydra/")}}
 
 
 def run_experiment(cfg: DictConfig) -> dict[str, float | None]:
     """Run one configured job and write its results into ``cfg.paths.output_dir``.
 
-    Returns the flat metrics mapping (also in ``metrics.json``). On failure ``run.json`` records
-    the error and traceback, and the exception propagates. With ``resume=true``, a directory that
-    already holds a completed run of the same config is kept as it is (a rerun sweep only redoes
-    the jobs that failed or never finished); otherwise earlier results there are removed first.
+    Returns the flat metrics mapping (also in ``metrics.json``). Every setting is checked first, then the
+    folder is locked (a second run into it is refused, naming the holder), and only then are earlier
+    results removed. On failure ``run.json`` records the error and traceback, and the exception
+    propagates; on Ctrl-C or a signal (SIGTERM, SIGHUP) it records ``interrupted`` with the signal, keeps
+    the checkpoints and exits with 130 / 128 + the signal number, so ``resume=true`` continues. With
+    ``resume=true``, a directory that already holds a completed run of the same config is kept as it is
+    (a rerun sweep only redoes the jobs that failed or never finished); otherwise earlier results there
+    are removed first.
     """
     import pytorch_lightning as pl
 
     run_dir = Path(cfg.paths.output_dir)
     method, references = build_methods(cfg)   # a bad setting fails here, before anything is loaded or removed
     run_dir.mkdir(parents=True, exist_ok=True)
+    with results.run_folder_lock(run_dir):
+        return _locked_run(cfg, run_dir, pl, method, references)
+
+
+def _locked_run(cfg: DictConfig, run_dir: Path, pl: Any, method: FusionMethod,
+                references: dict[str, FusionMethod]) -> dict[str, float | None]:
     config_text = experiment_config_text(cfg)
     if cfg.get("resume"):
         done = completed_metrics(run_dir, config_text)
@@ -257,19 +338,37 @@ def run_experiment(cfg: DictConfig) -> dict[str, float | None]:
             log.info("already completed with this config, kept as it is: %s", run_dir)
             return done
     # Checkpoints are only worth keeping for a resumed run of the same config.
-    keep_checkpoints = bool(cfg.get("resume")) and (run_dir / results.CONFIG_FILE).is_file() and (
-        (run_dir / results.CONFIG_FILE).read_text() == config_text)
+    keep_checkpoints = bool(cfg.get("resume")) and (run_dir / results.CONFIG_FILE).is_file() and same_experiment(
+        (run_dir / results.CONFIG_FILE).read_text(), config_text)
     results.clear_results(run_dir, checkpoints=not keep_checkpoints)
     results.atomic_write_text(run_dir / results.CONFIG_FILE, config_text)
     results.update_run_status(run_dir, status="running", run_name=cfg.run_name, method=cfg.method.name,
-                              dataset=cfg.dataset.name, seed=int(cfg.seed), error=None, traceback=None)
+                              dataset=cfg.dataset.name, seed=int(cfg.seed), error=None, traceback=None,
+                              signal=None, **_hydra_record())
     try:
-        metrics = _run(cfg, run_dir, pl, method, references)
+        with _signals_interrupt():
+            metrics = _run(cfg, run_dir, pl, method, references)
     except Exception as exc:
         results.update_run_status(run_dir, status="failed", error=f"{type(exc).__name__}: {exc}",
                                   traceback=traceback.format_exc())
         log.error("run failed (traceback in %s)", run_dir / results.RUN_FILE)
         raise
+    except (KeyboardInterrupt, SystemExit, RunInterrupted) as exc:
+        signum = _received[-1] if _received else signal.SIGINT if isinstance(exc, KeyboardInterrupt) else None
+        if signum is None:   # a library called sys.exit: a failure, not an interrupt
+            results.update_run_status(run_dir, status="failed", error=f"SystemExit({exc.code!r}) inside the run",
+                                      traceback=traceback.format_exc())
+            log.error("run failed: SystemExit(%r) inside the run (traceback in %s)", exc.code,
+                      run_dir / results.RUN_FILE)
+            raise SystemExit(exc.code or 1) from None
+        name = signal.Signals(signum).name
+        results.update_run_status(run_dir, status="interrupted", signal=name, error=f"interrupted by {name}",
+                                  traceback=traceback.format_exc())
+        message = (f"run interrupted by {name}: {run_dir} keeps its checkpoints; rerun the same command with "
+                   "resume=true to continue")
+        log.error(message)
+        print(message, file=sys.stderr, flush=True)
+        raise SystemExit(128 + int(signum)) from None
     results.update_run_status(run_dir, status="completed")
     return metrics
 

@@ -51,20 +51,24 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     """One row: ``param.<key>`` for each config-group choice and Hydra override, status/error, and
     every metric."""
     row: dict[str, Any] = {"run_dir": str(run_dir)}
-    overrides = run_dir / ".hydra" / "overrides.yaml"
-    if overrides.is_file():
-        for item in yaml.safe_load(overrides.read_text()) or []:
-            key, _, value = str(item).partition("=")
-            key = key.lstrip("+~")
-            if not key.startswith(("hydra", "paths")):
-                row[f"param.{key}"] = value
-    hydra_file = run_dir / ".hydra" / "hydra.yaml"
-    if hydra_file.is_file():  # the group choices, defaults included (an override shows up here too)
-        choices = (yaml.safe_load(hydra_file.read_text()) or {}).get("hydra", {}).get("runtime", {})
-        for group, choice in (choices.get("choices") or {}).items():
-            if not group.startswith("hydra/"):
-                row.setdefault(f"param.{group}", str(choice))
     status = results.read_json(run_dir / results.RUN_FILE) if (run_dir / results.RUN_FILE).is_file() else {}
+    # The run's own record first (written under the folder's lock), Hydra's .hydra/ files otherwise.
+    overrides = status.get("overrides")
+    overrides_file = run_dir / ".hydra" / "overrides.yaml"
+    if overrides is None and overrides_file.is_file():
+        overrides = yaml.safe_load(overrides_file.read_text()) or []
+    for item in overrides or []:
+        key, _, value = str(item).partition("=")
+        key = key.lstrip("+~")
+        if not key.startswith(("hydra", "paths")):
+            row[f"param.{key}"] = value
+    choices = status.get("choices")
+    hydra_file = run_dir / ".hydra" / "hydra.yaml"
+    if choices is None and hydra_file.is_file():  # the group choices, defaults included
+        choices = (yaml.safe_load(hydra_file.read_text()) or {}).get("hydra", {}).get("runtime", {}).get("choices")
+    for group, choice in (choices or {}).items():
+        if not group.startswith("hydra/"):
+            row.setdefault(f"param.{group}", str(choice))
     row["status"] = status.get("status", "completed" if (run_dir / results.METRICS_FILE).is_file() else "unknown")
     row["error"] = status.get("error")
     for key in ("method", "dataset", "seed"):

@@ -1,7 +1,8 @@
 """The result contract: what every run writes into its output directory.
 
     config.yaml      the resolved configuration (Hydra's own unresolved copy stays in .hydra/)
-    run.json         status ("running" | "completed" | "failed"), method, dataset, seed, error, traceback
+    run.json         status ("running" | "completed" | "failed" | "interrupted"), method, dataset, seed, error,
+                     traceback, signal (when interrupted), the Hydra overrides and group choices of the run
     metrics.json     flat mapping {"m_sri.psnr": 31.2, ..., "h_sri.fid": null, "time_s.total": 4.1}
     estimates.npz    m_sri, h_sri as (rows, cols, bands) float32 (a product a method does not give is absent)
     pair.npz         the simulated pair, ground truth included (for figures; ``save.pair=false`` skips it)
@@ -16,8 +17,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +28,9 @@ import numpy as np
 
 from fresco.fileio import atomic_write, atomic_write_json, atomic_write_text
 
-__all__ = ["atomic_write", "atomic_write_json", "atomic_write_text", "clean_metric", "clear_results", "flatten_metrics",
-           "load_estimates", "read_json", "update_run_status", "write_estimates", "write_metrics"]
+__all__ = ["RunFolderBusyError", "atomic_write", "atomic_write_json", "atomic_write_text", "clean_metric",
+           "clear_results", "flatten_metrics", "load_estimates", "read_json", "run_folder_lock", "update_run_status",
+           "write_estimates", "write_metrics"]
 
 METRICS_FILE = "metrics.json"
 ESTIMATES_FILE = "estimates.npz"
@@ -92,3 +96,48 @@ def update_run_status(run_dir: str | Path, **fields: Any) -> dict[str, Any]:
     record.update(fields)
     atomic_write_json(path, record)
     return record
+
+
+#: The lock that keeps one run per folder, and the record of who holds it.
+LOCK_FILE = ".fresco.lock"
+HOLDER_FILE = ".fresco.lock.json"
+
+
+class RunFolderBusyError(RuntimeError):
+    """Another fresco run holds this run folder."""
+
+
+@contextmanager
+def run_folder_lock(run_dir: str | Path) -> Iterator[None]:
+    """Hold ``<run_dir>/.fresco.lock`` (an OS file lock: released when the process ends, even by
+    ``kill -9``) for the block; raise :class:`RunFolderBusyError` naming the holder when another run
+    has it, before anything in the folder is touched."""
+    import socket
+    import sys
+    import time
+
+    from filelock import FileLock, Timeout
+
+    run_dir = Path(run_dir)
+    lock = FileLock(str(run_dir / LOCK_FILE))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        holder_path = run_dir / HOLDER_FILE
+        try:
+            holder = read_json(holder_path) if holder_path.is_file() else {}
+        except (OSError, ValueError):
+            holder = {}
+        who = ", ".join(f"{k} {holder[k]}" for k in ("pid", "host", "user", "started", "command") if k in holder)
+        raise RunFolderBusyError(
+            f"{run_dir} is in use by another fresco run ({who or 'holder unknown'}); two runs in one folder "
+            "would mix their results. Wait for it to end, or give this run its own folder (hydra.run.dir=...)"
+        ) from None
+    try:
+        atomic_write_json(run_dir / HOLDER_FILE, {
+            "pid": os.getpid(), "host": socket.gethostname(), "user": os.environ.get("USER", ""),
+            "started": time.strftime("%Y-%m-%d %H:%M:%S"), "command": " ".join(sys.argv)})
+        yield
+    finally:
+        (run_dir / HOLDER_FILE).unlink(missing_ok=True)
+        lock.release()

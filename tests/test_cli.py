@@ -62,7 +62,8 @@ def test_help_lists_config_groups(tmp_path, argv):
     proc = fresco(*argv, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "misalignment: mild, moderate, none, severe" in proc.stdout
-    assert "method: bicubic, bicubic_bp, fresco, fresco_msr, iat, lanczos, registered_ll1" in proc.stdout
+    assert ("method: bicubic, bicubic_bp, bscott, cnmf, fresco, fresco_msr, iat, lanczos, registered_ll1, scott, "
+            "spectral_lift, unmix_project") in proc.stdout
     assert "hsr: cpu, paper" in proc.stdout
 
 

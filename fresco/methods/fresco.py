@@ -25,7 +25,7 @@ from fresco.data.pair import FusionPair
 from fresco.data.srf_estimation import estimate_srf, srf_error
 from fresco.hsr import HSRConfig, profile_config, super_resolve, train_translator
 from fresco.methods.base import FusionMethod, MethodOutput, require_co_registered
-from fresco.metrics.quality import psnr
+from fresco.metrics.quality import observed_psnr
 from fresco.msr.module import fit_btd
 from fresco.msr.solver import BTDConfig, BTDResult, coupled_btd
 from fresco.ops.consistency import back_project, preserve_total
@@ -42,7 +42,8 @@ def observed_fit(pair: FusionPair, result: BTDResult) -> dict[str, float]:
     """PSNR (dB) of the model's reconstruction of the observed MSI (``S_M (P C)^T``) and HSI
     (``S_H C^T``) and their mean: a ground-truth-free score for ranking hyperparameters."""
     msi_model = result.abundances_m @ (pair.srf @ result.endmembers).T
-    scores = {"msi_psnr": psnr(msi_model, pair.msi), "hsi_psnr": psnr(result.hsi_reconstruction(), pair.hsi)}
+    scores = {"msi_psnr": observed_psnr(msi_model, pair.msi),
+              "hsi_psnr": observed_psnr(result.hsi_reconstruction(), pair.hsi)}
     scores["psnr"] = 0.5 * (scores["msi_psnr"] + scores["hsi_psnr"])
     return {k: float(v) for k, v in scores.items()}
 

@@ -21,6 +21,7 @@ which; borders are the simulator's (half-sample reflection), not the SCOTT softw
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -54,7 +55,7 @@ def _check_ranks(ranks: tuple[int, int, int], limits: tuple[int, int, int], meth
 
 
 def _ranks(value: object, method: str) -> tuple[int, int, int]:
-    ranks = tuple(value) if isinstance(value, list | tuple) else ()
+    ranks = tuple(value) if isinstance(value, Sequence) and not isinstance(value, str) else ()
     if len(ranks) != 3 or any(isinstance(r, bool) or not isinstance(r, int) or r < 1 for r in ranks):
         raise ValueError(f"method.ranks must be three positive integers [R1, R2, R3]; got {value!r}")
     return ranks  # type: ignore[return-value]

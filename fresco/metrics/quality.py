@@ -48,6 +48,7 @@ __all__ = [
     "per_pixel_error",
     "pixel_rmse",
     "pixel_sam",
+    "observed_psnr",
     "psnr",
     "psnr_peak1",
     "quality_metrics",
@@ -235,6 +236,16 @@ def psnr(est: np.ndarray, gt: np.ndarray) -> float:
         with a ``RuntimeWarning`` (``nan`` if no band is left); see the module docstring.
     """
     return _psnr(*validate_pair(est, gt))
+
+
+def observed_psnr(model: np.ndarray, observed: np.ndarray) -> float:
+    """:func:`psnr` of a model's reconstruction of an OBSERVED image (a ground-truth-free fit score):
+    the same formula with the observation's band maxima as peaks, but no ``[0, 1]`` contract, since
+    observations may be slightly negative or above 1 (noise, real reflectance)."""
+    a, b = (check_image(x, name, dtype=np.float64) for name, x in (("model", model), ("observed", observed)))
+    if a.shape != b.shape:
+        raise ValueError(f"model and observed must have the same shape; got {a.shape} and {b.shape}")
+    return _psnr(a, b)
 
 
 def psnr_peak1(est: np.ndarray, gt: np.ndarray) -> float:
