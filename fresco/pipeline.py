@@ -90,9 +90,10 @@ def build_pair(cfg: DictConfig) -> FusionPair:
     mis = OmegaConf.to_container(cfg.misalignment, resolve=True)
     mis.pop("name", None)
     deg = cfg.degradation
+    if isinstance(deg.ratio, bool) or not isinstance(deg.ratio, int | float) or not float(deg.ratio).is_integer() \
+            or int(deg.ratio) < 2:
+        raise ValueError(f"degradation.ratio must be an integer >= 2 (e.g. 2, 3, 4, 8); got {deg.ratio!r}")
     ratio = int(deg.ratio)
-    if ratio < 1:
-        raise ValueError(f"degradation.ratio must be a positive integer (e.g. 2, 3, 4, 8); got {deg.ratio}")
     # The HSI footprint must hold whole coarse pixels: round it down so any ratio works with the
     # dataset's footprint (e.g. 80 -> 78 for ratio 3) instead of failing.
     hsi_shape = tuple(int(n) // ratio * ratio for n in cfg.dataset.footprint.hsi_shape)
@@ -296,6 +297,14 @@ def _signals_interrupt() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _holds_completed_run(run_dir: Path) -> bool:
+    path = run_dir / results.RUN_FILE
+    try:
+        return path.is_file() and results.read_json(path).get("status") == "completed"
+    except (OSError, ValueError):
+        return False
+
+
 def _hydra_record() -> dict[str, Any]:
     """The run's Hydra overrides and group choices (kept in run.json: a refused second run into the
     same folder may still rewrite .hydra/)."""
@@ -340,6 +349,24 @@ def _locked_run(cfg: DictConfig, run_dir: Path, pl: Any, method: FusionMethod,
     # Checkpoints are only worth keeping for a resumed run of the same config.
     keep_checkpoints = bool(cfg.get("resume")) and (run_dir / results.CONFIG_FILE).is_file() and same_experiment(
         (run_dir / results.CONFIG_FILE).read_text(), config_text)
+    log.info("[1/4] data: building the pair")
+    t0 = time.perf_counter()
+    try:   # bad data fails here, before anything is removed
+        pair = build_pair(cfg)
+        for each in (method, *references.values()):
+            each.check(pair.without_truth())
+    except Exception as exc:
+        if _holds_completed_run(run_dir):   # keep the earlier result whole; the error is this attempt's
+            log.error("not run, %s keeps its earlier completed result: %s: %s", run_dir, type(exc).__name__, exc)
+            raise
+        results.clear_results(run_dir, checkpoints=not keep_checkpoints)   # a sweep lists this job as failed
+        results.atomic_write_text(run_dir / results.CONFIG_FILE, config_text)
+        results.update_run_status(run_dir, status="failed", run_name=cfg.run_name, method=cfg.method.name,
+                                  dataset=cfg.dataset.name, seed=int(cfg.seed), error=f"{type(exc).__name__}: {exc}",
+                                  traceback=traceback.format_exc(), signal=None, **_hydra_record())
+        log.error("run failed (traceback in %s)", run_dir / results.RUN_FILE)
+        raise
+    data_seconds = time.perf_counter() - t0
     results.clear_results(run_dir, checkpoints=not keep_checkpoints)
     results.atomic_write_text(run_dir / results.CONFIG_FILE, config_text)
     results.update_run_status(run_dir, status="running", run_name=cfg.run_name, method=cfg.method.name,
@@ -347,7 +374,7 @@ def _locked_run(cfg: DictConfig, run_dir: Path, pl: Any, method: FusionMethod,
                               signal=None, **_hydra_record())
     try:
         with _signals_interrupt():
-            metrics = _run(cfg, run_dir, pl, method, references)
+            metrics = _run(cfg, run_dir, pl, method, references, pair, data_seconds)
     except Exception as exc:
         results.update_run_status(run_dir, status="failed", error=f"{type(exc).__name__}: {exc}",
                                   traceback=traceback.format_exc())
@@ -373,15 +400,12 @@ def _locked_run(cfg: DictConfig, run_dir: Path, pl: Any, method: FusionMethod,
     return metrics
 
 
-def _run(cfg: DictConfig, run_dir: Path, pl: Any, method: FusionMethod,
-         references: dict[str, FusionMethod]) -> dict[str, float | None]:
+def _run(cfg: DictConfig, run_dir: Path, pl: Any, method: FusionMethod, references: dict[str, FusionMethod],
+         pair: FusionPair, data_seconds: float) -> dict[str, float | None]:
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
     times: dict[str, float] = {}
     start = time.perf_counter()
-    log.info("[1/4] data: building the pair")
-    t0 = time.perf_counter()
-    pair = build_pair(cfg)
-    times["data"] = time.perf_counter() - t0
+    times["data"] = data_seconds
 
     log.info("[2/4] method: %s", cfg.method.name)
     if cfg.get("monitor", True):
@@ -417,7 +441,7 @@ def _run(cfg: DictConfig, run_dir: Path, pl: Any, method: FusionMethod,
         save_pair_npz(pair, run_dir / results.PAIR_FILE)
     if cfg.save.figure:
         run_figure(pair, output.m_sri, output.h_sri, run_dir / results.FIGURE_FILE, title=cfg.run_name)
-    times["total"] = time.perf_counter() - start
+    times["total"] = time.perf_counter() - start + data_seconds
     metrics.update({f"time_s.{k}": v for k, v in times.items()})
     results.write_metrics(run_dir, metrics)
 

@@ -130,11 +130,19 @@ def test_resume_keeps_a_completed_run_and_redoes_a_changed_one(compose_cfg, tmp_
     assert "lanczos" in (tmp_path / "run" / results.CONFIG_FILE).read_text()
 
 
-def test_a_failed_rerun_leaves_no_stale_results(compose_cfg, tmp_path):
+def test_a_failed_rerun_never_mixes_with_the_earlier_result(compose_cfg, tmp_path):
+    run_dir = tmp_path / "run"
     run_experiment(compose_cfg("experiment=smoke", "logger=none"))
+    config = (run_dir / results.CONFIG_FILE).read_text()
+    # bad data: refused before anything is removed, the earlier completed run stays whole and consistent
     with pytest.raises(ValueError):
         run_experiment(compose_cfg("experiment=smoke", "logger=none", "dataset.loader.height=16"))
-    run_dir = tmp_path / "run"
+    assert results.read_json(run_dir / results.RUN_FILE)["status"] == "completed"
+    assert (run_dir / results.CONFIG_FILE).read_text() == config and (run_dir / results.METRICS_FILE).is_file()
+    # a failure while the method runs: the earlier results are gone, the failure is recorded
+    with pytest.raises(ValueError):
+        run_experiment(compose_cfg("experiment=smoke", "logger=none", "method=unmix_project",
+                                   "method.num_materials=9"))
     assert not (run_dir / results.METRICS_FILE).exists() and not (run_dir / results.ESTIMATES_FILE).exists()
     assert results.read_json(run_dir / results.RUN_FILE)["status"] == "failed"
 

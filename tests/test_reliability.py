@@ -107,3 +107,20 @@ def test_noisy_observations_slightly_outside_0_1_are_not_bad_input(compose_cfg, 
                                          "method=fresco_msr", "method.iterations=20", "method.num_materials=3",
                                          "logger=none", "save.figure=false", "metrics.perceptual.enabled=false"))
     assert np.isfinite(metrics["fit.msi_psnr"]) and np.isfinite(metrics["m_sri.psnr"])
+
+
+@pytest.mark.parametrize("override, message", [
+    ("hsr.patch_size_h=40", "stage 2 needs an HSI of at least 40 x 40"),
+    ("degradation.ratio=2.5", "degradation.ratio must be an integer >= 2"),
+    ("dataset.loader.height=16", "footprint"),
+])
+def test_bad_data_is_refused_before_the_earlier_result_is_removed(compose_cfg, tmp_path, override, message):
+    run_dir = tmp_path / "done"
+    run_experiment(compose_cfg("experiment=smoke", "logger=none", "save.figure=false", output_dir=run_dir))
+    before = sorted(p.name for p in run_dir.iterdir())
+    with pytest.raises(ValueError, match=message):
+        run_experiment(compose_cfg("experiment=fresco_smoke", "dataset.loader.height=48", "dataset.loader.width=48",
+                                   "dataset.footprint.msi_shape=[24,24]", "dataset.footprint.hsi_shape=[24,24]",
+                                   override, output_dir=run_dir))
+    assert sorted(p.name for p in run_dir.iterdir()) == before
+    assert results.read_json(run_dir / results.RUN_FILE)["status"] == "completed"

@@ -28,8 +28,11 @@ from fresco.ops.degradation import Degradation
 DEFAULT_RGB_NM = (640.0, 550.0, 460.0)
 #: Rounding slack on the ground truths' [0, 1] range.
 RANGE_TOL = 1e-6
-#: Observations may leave [0, 1] a little (noise, real reflectance > 1); beyond this they look raw.
+#: Observations may leave [0, 1] a little (noise, real reflectance > 1); beyond this they are raw (rejected).
 UNNORMALISED_MARGIN = 0.5
+#: SRF row sums outside this range are not a normalised response (rejected); beyond SRF_SUM_WARN from 1, a warning.
+SRF_SUM_RANGE = (0.5, 2.0)
+SRF_SUM_WARN = 0.05
 
 
 @dataclass
@@ -99,8 +102,10 @@ class FusionPair:
                 raise ValueError(f"FusionPair.{key} must be a numpy array (rows, cols, bands); got "
                                  f"{type(getattr(self, key)).__name__}")
             check_image(getattr(self, key), f"FusionPair.{key}")
-        if not isinstance(self.ratio, (int, np.integer)) or int(self.ratio) < 1:
-            raise ValueError(f"FusionPair.ratio must be a positive integer, got {self.ratio!r}")
+        if isinstance(self.ratio, bool) or not isinstance(self.ratio, (int, np.integer)) or int(self.ratio) < 2:
+            raise ValueError(f"FusionPair.ratio must be an integer >= 2 (HSI pixel size / MSI pixel size); got "
+                             f"{self.ratio!r}" + (": with ratio 1 the HSI is as fine as the MSI and there is nothing "
+                                                  "to super-resolve" if self.ratio == 1 else ""))
         self.ratio = int(self.ratio)
         if not isinstance(self.acquisition, Acquisition):
             raise ValueError(f"FusionPair.acquisition must be an Acquisition; got {type(self.acquisition).__name__}")
@@ -136,15 +141,42 @@ class FusionPair:
                                  f"[{float(arr.min()):.4g}, {float(arr.max()):.4g}]. Normalise it first")
         for key in ("msi", "hsi"):
             arr = getattr(self, key)
-            if float(arr.min()) < -UNNORMALISED_MARGIN or float(arr.max()) > 1 + UNNORMALISED_MARGIN:
-                warnings.warn(f"FusionPair.{key} ranges over [{float(arr.min()):.4g}, {float(arr.max()):.4g}], "
-                              "far outside [0, 1]: is it normalised? Methods and metrics assume [0, 1] data",
-                              stacklevel=3)
+            lo, hi = float(arr.min()), float(arr.max())
+            if lo == hi:
+                raise ValueError(f"FusionPair.{key} is constant (every value {lo:.4g}): an empty band stack or a "
+                                 "failed read? Check the file and the variable it was read from")
+            if lo < -UNNORMALISED_MARGIN or hi > 1 + UNNORMALISED_MARGIN:
+                raise ValueError(f"FusionPair.{key} ranges over [{lo:.4g}, {hi:.4g}], far outside [0, 1]: raw counts "
+                                 "(e.g. uint8/uint16 digital numbers) or unscaled data? Methods and metrics assume "
+                                 "reflectance-like values in [0, 1] (a little outside is fine): divide both images "
+                                 "by a common maximum (the loaders' normalise='max' / 'joint_max')")
+        self._check_srf()
         if self.rgb_bands is not None:
             self.rgb_bands = tuple(int(b) for b in self.rgb_bands)  # type: ignore[assignment]
             if len(self.rgb_bands) != 3 or not all(0 <= b < k_h for b in self.rgb_bands):
                 raise ValueError(f"FusionPair.rgb_bands must be 3 HSI band indices in [0, {k_h}); "
                                  f"got {self.rgb_bands}")
+
+    def _check_srf(self) -> None:
+        """``srf`` finite, nonnegative, every row with weight, rows summing to about 1."""
+        srf = np.asarray(self.srf, dtype=np.float64)
+        if not np.all(np.isfinite(srf)):
+            raise ValueError("FusionPair.srf contains NaN or Inf values; give a finite spectral response (K_M, K_H)")
+        if srf.min() < 0:
+            raise ValueError(f"FusionPair.srf has negative entries (minimum {srf.min():.4g}); a spectral response is "
+                             "nonnegative")
+        sums = srf.sum(axis=1)
+        if np.any(sums <= 0):
+            raise ValueError(f"FusionPair.srf rows {np.flatnonzero(sums <= 0).tolist()} are all zero: those MSI bands "
+                             "see no HSI band. Drop them, or give their response")
+        if np.any((sums < SRF_SUM_RANGE[0]) | (sums > SRF_SUM_RANGE[1])):
+            raise ValueError(f"FusionPair.srf rows must sum to about 1 (each MSI band a weighted mean of HSI bands); "
+                             f"their sums range over [{sums.min():.4g}, {sums.max():.4g}]. Divide each row by its sum: "
+                             "P / P.sum(axis=1, keepdims=True)")
+        if np.any(np.abs(sums - 1) > SRF_SUM_WARN):
+            warnings.warn(f"FusionPair.srf row sums range over [{sums.min():.4g}, {sums.max():.4g}], not 1: the MSI "
+                          "is then modelled with per-band gains; normalise the rows if that is not meant",
+                          stacklevel=4)
 
     # ---------------------------------------------------------------- helpers
     @property

@@ -65,6 +65,12 @@ class FusionMethod(ABC):
     #: ground truth itself and must not use the scores for fitting or model selection.
     monitor: Callable[[str, np.ndarray], dict[str, float]] | None = None
 
+    def check(self, pair: FusionPair) -> None:
+        """Raise ``ValueError`` when this method cannot run on ``pair`` (too small for its patches, not
+        co-registered...). The pipeline calls it before it removes any earlier result or runs anything.
+        Default: nothing to check."""
+        return None
+
     @abstractmethod
     def run(self, pair: FusionPair) -> MethodOutput:
         """Fuse one pair (no ground truth in it) into the M-SRI and/or H-SRI."""

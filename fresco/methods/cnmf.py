@@ -83,6 +83,9 @@ class CNMF(FusionMethod):
                  pair.ratio)
         return Degradation.of("gaussian", pair.ratio)
 
+    def check(self, pair: FusionPair) -> None:
+        require_co_registered(pair, self.name)
+
     def run(self, pair: FusionPair) -> MethodOutput:
         require_co_registered(pair, self.name)
         (i_m, j_m, k_m), (i_h, j_h, k_h), r = pair.msi.shape, pair.hsi.shape, self.num_materials

@@ -159,6 +159,9 @@ class RegisteredLL1(FrescoMSR):
         super().__init__(name, **kwargs)
         self.degradation, self.sigma, self.kernel_size = degradation, sigma, kernel_size
 
+    def check(self, pair: FusionPair) -> None:
+        require_co_registered(pair, self.name)
+
     def run(self, pair: FusionPair) -> MethodOutput:
         require_co_registered(pair, self.name)
         d = pair.ratio
@@ -250,6 +253,15 @@ class Fresco(FusionMethod):
     @property
     def hsr_config(self) -> HSRConfig:
         return self.hsr.config
+
+    def check(self, pair: FusionPair) -> None:
+        """Stage 2 trains on ``P_H x P_H`` coarse and ``d P_H`` fine patches: both images must hold one."""
+        side, d = self.hsr.config.patch_size_h, pair.ratio
+        if min(pair.hsi.shape[:2]) < side or min(pair.msi.shape[:2]) < d * side:
+            raise ValueError(f"{self.name}: stage 2 needs an HSI of at least {side} x {side} pixels and an MSI of at "
+                             f"least {d * side} x {d * side} (hsr.patch_size_h={side}, ratio {d}); got HSI "
+                             f"{pair.hsi.shape[:2]} and MSI {pair.msi.shape[:2]}. Lower hsr.patch_size_h or use "
+                             "larger footprints")
 
     def run(self, pair: FusionPair) -> MethodOutput:
         self.msr.monitor = self.monitor

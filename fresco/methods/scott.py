@@ -86,6 +86,9 @@ class SCOTT(FusionMethod):
                  self.name, pair.ratio)
         return Degradation.of("gaussian", pair.ratio)
 
+    def check(self, pair: FusionPair) -> None:
+        require_co_registered(pair, self.name)
+
     def run(self, pair: FusionPair) -> MethodOutput:
         require_co_registered(pair, self.name)
         (i_m, j_m, k_m), k_h = pair.msi.shape, pair.hsi.shape[2]

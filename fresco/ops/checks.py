@@ -18,7 +18,7 @@ def check_image(value: Any, name: str, *, finite: bool = True, hint: str = "", d
         arr = np.asarray(value)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{name} must be a real-valued numeric array; got {type(value).__name__}") from err
-    if arr.dtype.kind not in "biuf":
+    if arr.dtype.kind not in "iuf":   # booleans are masks, not images
         raise ValueError(f"{name} must be a real-valued numeric array; got dtype {arr.dtype}")
     if arr.ndim != 3:
         band_axis = " (add a band axis for a single-band image: img[..., None])" if arr.ndim == 2 else ""

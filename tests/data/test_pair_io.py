@@ -129,7 +129,7 @@ def test_display_bands_fall_back_to_wavelengths_then_spread() -> None:
     assert FusionPair(**base).display_bands() == (3, 2, 1)
 
 
-def test_pair_rejects_unnormalised_truth_and_warns_on_raw_observations():
+def test_pair_rejects_unnormalised_truth_and_raw_observations_but_not_a_little_noise():
     import warnings
 
     rng = np.random.default_rng(0)
@@ -137,11 +137,32 @@ def test_pair_rejects_unnormalised_truth_and_warns_on_raw_observations():
     msi, hsi = rng.random((8, 8, 2)).astype(np.float32), rng.random((2, 2, 5)).astype(np.float32)
     with pytest.raises(ValueError, match="sri_h"):
         FusionPair(msi=msi, hsi=hsi, srf=srf, ratio=4, sri_h=np.full((8, 8, 5), 900.0, np.float32))
-    with pytest.warns(UserWarning, match="normalised"):
+    with pytest.raises(ValueError, match=r"FusionPair.msi ranges over .* far outside \[0, 1\]: raw counts"):
         FusionPair(msi=msi * 1000, hsi=hsi, srf=srf, ratio=4)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         FusionPair(msi=msi, hsi=hsi, srf=srf, ratio=4)
+        FusionPair(msi=msi - 0.05, hsi=hsi + 0.05, srf=srf, ratio=4)   # noise around the range is fine
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"srf": np.full((2, 5), 20.0)}, r"srf rows must sum to about 1 .* P / P.sum\(axis=1, keepdims=True\)"),
+    ({"srf": np.vstack([np.full(5, 0.2), np.zeros(5)])}, r"srf rows \[1\] are all zero"),
+    ({"srf": np.full((2, 5), -0.2)}, "srf has negative entries"),
+    ({"srf": np.full((2, 5), np.nan)}, "srf contains NaN"),
+    ({"ratio": 1}, "nothing to super-resolve"),
+    ({"ratio": 2.5}, "integer >= 2"),
+    ({"msi": np.zeros((8, 8, 2), np.float32)}, "FusionPair.msi is constant"),
+    ({"msi": np.ones((8, 8, 2), bool)}, "real-valued numeric array; got dtype bool"),
+])
+def test_pair_rejects_inputs_that_would_give_silent_wrong_results(change, message):
+    rng = np.random.default_rng(0)
+    base = dict(msi=rng.random((8, 8, 2)).astype(np.float32), hsi=rng.random((2, 2, 5)).astype(np.float32),
+                srf=np.full((2, 5), 0.2), ratio=4)
+    if change.get("ratio") == 1:
+        base["hsi"] = rng.random((8, 8, 5)).astype(np.float32)
+    with pytest.raises(ValueError, match=message):
+        FusionPair(**{**base, **change})
 
 
 def test_authors_layout_reads_back_identically(pair: FusionPair, tmp_path: Path) -> None:
