@@ -37,9 +37,22 @@ REPEAT_KEYS = ("seed", "resume", "logger")
 
 
 def find_runs(root: Path) -> list[Path]:
-    """Every directory at or below ``root`` holding a run record (run.json or metrics.json)."""
+    """Every directory at or below ``root`` holding a run record (run.json or metrics.json), or a Hydra
+    job folder (``.hydra/``) whose job failed before it wrote one (listed as failed, never dropped)."""
     found = {p.parent for name in (results.RUN_FILE, results.METRICS_FILE) for p in root.rglob(name)}
+    found |= {p.parent.parent for p in root.rglob("overrides.yaml") if p.parent.name == ".hydra"}
     return sorted((d for d in found if "report" not in d.relative_to(root).parts), key=_natural_key)
+
+
+def _read_record(path: Path, row: dict[str, Any]) -> dict[str, Any]:
+    """A JSON record of the run, or ``{}`` with the damage noted in the row's error (the report goes on)."""
+    if not path.is_file():
+        return {}
+    try:
+        return results.read_json(path)
+    except (OSError, ValueError) as exc:
+        row["error"] = f"{path.name} is unreadable ({type(exc).__name__}: {exc})"
+        return {}
 
 
 def _natural_key(path: Path) -> list[Any]:
@@ -51,12 +64,15 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     """One row: ``param.<key>`` for each config-group choice and Hydra override, status/error, and
     every metric."""
     row: dict[str, Any] = {"run_dir": str(run_dir)}
-    status = results.read_json(run_dir / results.RUN_FILE) if (run_dir / results.RUN_FILE).is_file() else {}
+    status = _read_record(run_dir / results.RUN_FILE, row)
     # The run's own record first (written under the folder's lock), Hydra's .hydra/ files otherwise.
     overrides = status.get("overrides")
     overrides_file = run_dir / ".hydra" / "overrides.yaml"
     if overrides is None and overrides_file.is_file():
-        overrides = yaml.safe_load(overrides_file.read_text()) or []
+        try:
+            overrides = yaml.safe_load(overrides_file.read_text()) or []
+        except (OSError, yaml.YAMLError):
+            overrides = []
     for item in overrides or []:
         key, _, value = str(item).partition("=")
         key = key.lstrip("+~")
@@ -65,18 +81,25 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     choices = status.get("choices")
     hydra_file = run_dir / ".hydra" / "hydra.yaml"
     if choices is None and hydra_file.is_file():  # the group choices, defaults included
-        choices = (yaml.safe_load(hydra_file.read_text()) or {}).get("hydra", {}).get("runtime", {}).get("choices")
+        try:
+            choices = (yaml.safe_load(hydra_file.read_text()) or {}).get("hydra", {}).get("runtime", {}).get("choices")
+        except (OSError, yaml.YAMLError, AttributeError):
+            choices = {}
     for group, choice in (choices or {}).items():
         if not group.startswith("hydra/"):
             row.setdefault(f"param.{group}", str(choice))
     row["status"] = status.get("status", "completed" if (run_dir / results.METRICS_FILE).is_file() else "unknown")
-    row["error"] = status.get("error")
+    row["error"] = status.get("error") or row.get("error")
     for key in ("method", "dataset", "seed"):
         if key in status:
             row.setdefault(f"param.{key}", str(status[key]))
-    if (run_dir / results.METRICS_FILE).is_file():
-        for key, value in results.read_json(run_dir / results.METRICS_FILE).items():
-            row[key] = np.nan if value is None else float(value)
+    metrics = _read_record(run_dir / results.METRICS_FILE, row)
+    for key, value in metrics.items():
+        row[key] = np.nan if value is None else float(value)
+    if row.get("error") and "unreadable" in str(row["error"]):
+        row["status"] = "failed"
+    elif not status and not metrics:
+        row["status"], row["error"] = "failed", "no run.json: the job failed before the run started (see its log)"
     return row
 
 

@@ -109,3 +109,17 @@ def test_groups_a_ready_pair_does_not_use_are_named_when_overridden(tmp_path):
                   cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "these overrides have no effect: misalignment=severe noise=snr30" in proc.stdout + proc.stderr
+
+
+def test_report_lists_damaged_runs_and_jobs_that_failed_before_starting(tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = fresco("-m", *SMOKE, "seed=0,1,abc", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert proc.returncode != 0   # the seed=abc job fails before its run starts
+    good = sorted(p.parent for p in sweep.rglob(results.METRICS_FILE))
+    assert len(good) == 2
+    (good[1] / results.METRICS_FILE).write_text("{ not json")   # damage one finished run
+    rep = fresco("report", str(sweep), cwd=tmp_path)
+    assert rep.returncode == 0, rep.stderr[-3000:]
+    runs = (sweep / "report" / "runs.csv").read_text()
+    assert runs.count("failed") >= 2, runs
+    assert "metrics.json is unreadable" in runs and "no run.json" in runs
