@@ -35,6 +35,7 @@ from typing import Any
 import pytorch_lightning as pl
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
+from pytorch_lightning.loggers import CSVLogger
 
 from fresco.ops.checks import typed_settings
 from fresco.progress import progress_enabled
@@ -65,8 +66,6 @@ def run_loggers(loggers: Sequence[Any]) -> Iterator[None]:
     ``loggers`` (the run's experiment loggers, e.g. a ``WandbLogger``). CSV loggers among them are left
     out: the stage's own ``<log_dir>/<stage>/metrics.csv`` already holds its curve, and one CSV file
     cannot hold the curves of several stages that each count from 0."""
-    from pytorch_lightning.loggers import CSVLogger
-
     token = _RUN_LOGGERS.set(tuple(lg for lg in loggers if not isinstance(lg, CSVLogger)))
     try:
         yield
@@ -90,6 +89,8 @@ class IterationCheckpoint(pl.Callback):
         self.dirpath, self.every = Path(dirpath), max(int(every), 1)
 
     def save(self, trainer: pl.Trainer) -> None:
+        for logger in trainer.loggers:   # the logs hold every iteration up to the checkpoint
+            logger.save()
         self.dirpath.mkdir(parents=True, exist_ok=True)
         final, tmp = self.dirpath / LAST_CHECKPOINT, self.dirpath / (LAST_CHECKPOINT + ".tmp")
         trainer.save_checkpoint(tmp)
@@ -203,13 +204,25 @@ class Training:
         if self.torch_device() == "cpu":
             kwargs["accelerator"] = "cpu"
         if not kwargs.get("logger"):
-            from pytorch_lightning.loggers import CSVLogger
 
-            stage_csv = [] if self.log_dir is None else [CSVLogger(save_dir=str(self.log_dir), name=stage, version="")]
+            stage_csv = [] if self.log_dir is None else [self._stage_csv(stage)]
             loggers = stage_csv + list(_RUN_LOGGERS.get())
             if loggers:
                 kwargs["logger"] = loggers[0] if len(loggers) == 1 else loggers
         return kwargs
+
+    def _stage_csv(self, stage: str) -> Any:
+        """The stage's CSV logger; when the stage resumes from a checkpoint, the curve logged before the
+        interruption is kept and the resumed run appends to it (Lightning's writer would delete it)."""
+        logger = CSVLogger(save_dir=str(self.log_dir), name=stage, version="")
+        path = Path(logger.log_dir) / "metrics.csv"
+        if self.last_checkpoint(stage) is not None and path.is_file():
+            kept = path.read_text()
+            writer = logger.experiment          # creating the writer removes the file...
+            path.write_text(kept)               # ...so it is put back, and new rows are appended to it
+            header = kept.splitlines()[0].split(",") if kept.strip() else []
+            writer.metrics_keys = sorted(header)
+        return logger
 
     def fit(self, module: pl.LightningModule, stage: str, *, train_dataloaders: Any = None,
             checkpoint_every: int | None = None, callbacks: Sequence[pl.Callback] = (),

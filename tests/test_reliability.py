@@ -54,6 +54,11 @@ def test_an_interrupted_run_says_so_keeps_its_checkpoint_and_resumes(tmp_path, s
     assert resumed.returncode == 0, err[-3000:]
     assert results.read_json(run_dir / results.RUN_FILE)["status"] == "completed"
     assert "resum" in (out + err).lower()   # it continued from the checkpoint, not from scratch
+    if stage == "msr":   # the curve before the interruption is kept, the resumed part appended
+        rows = (run_dir / "logs" / "msr" / "metrics.csv").read_text().splitlines()
+        header, epochs = rows[0].split(","), [r.split(",") for r in rows[1:]]
+        logged = {int(float(r[header.index("epoch")])) for r in epochs}
+        assert {0, 1, 2, 3, 4, 499} <= logged and len(logged) == 500
 
 
 def test_a_second_run_into_a_busy_folder_is_refused_naming_the_holder(compose_cfg, tmp_path):
