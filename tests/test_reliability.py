@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -114,18 +115,26 @@ def test_noisy_observations_slightly_outside_0_1_are_not_bad_input(compose_cfg, 
     assert np.isfinite(metrics["fit.msi_psnr"]) and np.isfinite(metrics["m_sri.psnr"])
 
 
-@pytest.mark.parametrize("override, message", [
-    ("hsr.patch_size_h=40", "stage 2 needs an HSI of at least 40 x 40"),
-    ("degradation.ratio=2.5", "degradation.ratio must be an integer >= 2"),
-    ("dataset.loader.height=16", "footprint"),
+SMALL_FRESCO = ("experiment=fresco_smoke", "dataset.loader.height=48", "dataset.loader.width=48",
+                "dataset.footprint.msi_shape=[24,24]", "dataset.footprint.hsi_shape=[24,24]")
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (("method=fresco_msr", "method.num_materials=abc"), "method.num_materials must be an integer; got 'abc'"),
+    (("method=fresco_msr", "method.lambda_lr=[1]"), "method.lambda_lr must be a number; got [1]"),
+    (("seed=abc",), "seed must be an integer"),
+    (("method=fresco_msr", "training.checkpoint_every=0"), "training.checkpoint_every must be a positive number"),
+    ((*SMALL_FRESCO, "hsr.patch_size_h=40"), "stage 2 needs an HSI of at least 40 x 40"),
+    ((*SMALL_FRESCO, "degradation.ratio=2.5"), "degradation.ratio must be an integer >= 2"),
+    ((*SMALL_FRESCO, "dataset.loader.height=16"), "footprint"),
 ])
-def test_bad_data_is_refused_before_the_earlier_result_is_removed(compose_cfg, tmp_path, override, message):
+def test_bad_settings_and_data_are_refused_before_the_earlier_result_is_removed(compose_cfg, tmp_path, overrides,
+                                                                                message):
     run_dir = tmp_path / "done"
     run_experiment(compose_cfg("experiment=smoke", "logger=none", "save.figure=false", output_dir=run_dir))
     before = sorted(p.name for p in run_dir.iterdir())
-    with pytest.raises(ValueError, match=message):
-        run_experiment(compose_cfg("experiment=fresco_smoke", "dataset.loader.height=48", "dataset.loader.width=48",
-                                   "dataset.footprint.msi_shape=[24,24]", "dataset.footprint.hsi_shape=[24,24]",
-                                   override, output_dir=run_dir))
-    assert sorted(p.name for p in run_dir.iterdir()) == before
+    with pytest.raises(ValueError, match=re.escape(message)):
+        run_experiment(compose_cfg(*(overrides if overrides[0].startswith("experiment=") else
+                                     ("experiment=smoke", *overrides)), output_dir=run_dir))
+    assert sorted(p.name for p in run_dir.iterdir()) == before   # the completed run is still all there
     assert results.read_json(run_dir / results.RUN_FILE)["status"] == "completed"
