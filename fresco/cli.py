@@ -13,6 +13,7 @@ its own run.json and the remaining jobs still run.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import hydra
@@ -28,12 +29,20 @@ log = logging.getLogger("fresco")
 def _task(cfg: DictConfig) -> float | None:
     from hydra.core.hydra_config import HydraConfig
 
-    metrics = run_experiment(cfg)
+    multirun = HydraConfig.initialized() and HydraConfig.get().mode.name == "MULTIRUN"
+    try:
+        metrics = run_experiment(cfg)
+    except Exception as exc:
+        if multirun or os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise   # a sweep records each job's failure and goes on; HYDRA_FULL_ERROR=1 shows the traceback
+        # One message, not a traceback (that is in run.json when the run had started; HYDRA_FULL_ERROR=1).
+        log.error("%s: %s", type(exc).__name__, exc)
+        raise SystemExit(1) from None
     # What a search sweeper (e.g. optuna) optimises: the metrics key named by `sweep_objective`.
     # Selecting on ground-truth scores is for analysis only; the paper's rule scores the observed
     # images (method.md section 5), which the methods that have such a score report under `fit.*`.
     objective = cfg.get("sweep_objective")
-    if objective and HydraConfig.initialized() and HydraConfig.get().mode.name == "MULTIRUN":
+    if objective and multirun:
         if objective not in metrics:
             raise KeyError(f"sweep_objective '{objective}' is not a metrics key; have {sorted(metrics)}")
         return metrics[objective]

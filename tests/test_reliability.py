@@ -138,3 +138,22 @@ def test_bad_settings_and_data_are_refused_before_the_earlier_result_is_removed(
                                      ("experiment=smoke", *overrides)), output_dir=run_dir))
     assert sorted(p.name for p in run_dir.iterdir()) == before   # the completed run is still all there
     assert results.read_json(run_dir / results.RUN_FILE)["status"] == "completed"
+
+
+def test_damaged_pair_files_are_named_and_a_cli_error_is_one_message(tmp_path):
+    from fresco.data.io import load_pair
+
+    (tmp_path / "junk.mat").write_bytes(b"MATLAB 5.0 MAT-file, truncated")
+    (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    np.savez(tmp_path / "pickled.npz", msi=np.array([{"a": 1}], dtype=object))
+    for name, hint in (("junk.mat", "not a readable .mat file"), ("junk.npz", "not a readable fresco .npz"),
+                       ("pickled.npz", "pickled objects")):
+        with pytest.raises(ValueError, match=re.escape(str(tmp_path / name)) + ".*" + hint):
+            load_pair(tmp_path / name)
+    env = {**os.environ, "WANDB_MODE": "disabled", "FRESCO_PROGRESS": "0"}
+    env.pop("HYDRA_FULL_ERROR", None)
+    proc = subprocess.run([sys.executable, "-m", "fresco", "dataset=pair_file", f"dataset.path={tmp_path / 'junk.mat'}",
+                           "method=bicubic", "logger=none", f"hydra.run.dir={tmp_path / 'run'}"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert "not a readable .mat file" in proc.stdout + proc.stderr and "Traceback" not in proc.stdout + proc.stderr

@@ -150,6 +150,9 @@ def load_pair_mat(path: str | Path, ratio: int | None = None) -> FusionPair:
     except NotImplementedError as err:
         raise ValueError(f"{p}: MATLAB v7.3 (HDF5) files are not supported; re-save with `save(name, "
                          "'MSI', 'HSI', 'Q', '-v7')`") from err
+    except Exception as err:  # noqa: BLE001 - scipy raises many types on a damaged file
+        raise ValueError(f"{p}: not a readable .mat file ({type(err).__name__}: {err}); is it truncated or "
+                         "another format? Re-save or re-download it") from err
     data = {k: v for k, v in raw.items() if not k.startswith("__")}
     if "Q" not in data:
         alias = next((a for a in MAT_SRF_ALIASES if a in data), None)
@@ -203,8 +206,14 @@ def load_pair_npz(path: str | Path) -> FusionPair:
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"pair file {p} not found; check the path (config `dataset.path`)")
-    with np.load(p, allow_pickle=False) as npz:
-        data = {k: npz[k] for k in npz.files}
+    try:
+        with np.load(p, allow_pickle=False) as npz:
+            data = {k: npz[k] for k in npz.files}
+    except Exception as err:  # noqa: BLE001 - numpy/zipfile raise many types on a damaged file
+        hint = ("it holds pickled objects, which fresco never loads" if "allow_pickle" in str(err)
+                else "is it truncated or another format?")
+        raise ValueError(f"{p}: not a readable fresco .npz ({type(err).__name__}: {err}); {hint} Write pairs "
+                         "with fresco.data.io.save_pair_npz") from err
     missing = [k for k in NPZ_REQUIRED if k not in data]
     if missing:
         raise ValueError(f"{p}: missing required key(s) {missing}; the file holds {describe_variables(data)}. "
