@@ -338,6 +338,22 @@ def run_experiment(cfg: DictConfig) -> dict[str, float | None]:
         return _locked_run(cfg, run_dir, pl, method, references)
 
 
+def _start_record(cfg: DictConfig, run_dir: Path, config_text: str, keep_checkpoints: bool) -> None:
+    """Remove the earlier results (and checkpoints unless kept), write this run's config and a ``running``
+    record naming the run."""
+    results.clear_results(run_dir, checkpoints=not keep_checkpoints)
+    results.atomic_write_text(run_dir / results.CONFIG_FILE, config_text)
+    results.update_run_status(run_dir, status="running", run_name=cfg.run_name, method=cfg.method.name,
+                              dataset=cfg.dataset.name, seed=int(cfg.seed), error=None, traceback=None,
+                              signal=None, **_hydra_record())
+
+
+def _record_failure(run_dir: Path, exc: BaseException) -> None:
+    results.update_run_status(run_dir, status="failed", error=f"{type(exc).__name__}: {exc}",
+                              traceback=traceback.format_exc())
+    log.error("run failed (traceback in %s)", run_dir / results.RUN_FILE)
+
+
 def _locked_run(cfg: DictConfig, run_dir: Path, pl: Any, method: FusionMethod,
                 references: dict[str, FusionMethod]) -> dict[str, float | None]:
     config_text = experiment_config_text(cfg)
@@ -359,26 +375,16 @@ def _locked_run(cfg: DictConfig, run_dir: Path, pl: Any, method: FusionMethod,
         if _holds_completed_run(run_dir):   # keep the earlier result whole; the error is this attempt's
             log.error("not run, %s keeps its earlier completed result: %s: %s", run_dir, type(exc).__name__, exc)
             raise
-        results.clear_results(run_dir, checkpoints=not keep_checkpoints)   # a sweep lists this job as failed
-        results.atomic_write_text(run_dir / results.CONFIG_FILE, config_text)
-        results.update_run_status(run_dir, status="failed", run_name=cfg.run_name, method=cfg.method.name,
-                                  dataset=cfg.dataset.name, seed=int(cfg.seed), error=f"{type(exc).__name__}: {exc}",
-                                  traceback=traceback.format_exc(), signal=None, **_hydra_record())
-        log.error("run failed (traceback in %s)", run_dir / results.RUN_FILE)
+        _start_record(cfg, run_dir, config_text, keep_checkpoints)   # a sweep lists this job as failed
+        _record_failure(run_dir, exc)
         raise
     data_seconds = time.perf_counter() - t0
-    results.clear_results(run_dir, checkpoints=not keep_checkpoints)
-    results.atomic_write_text(run_dir / results.CONFIG_FILE, config_text)
-    results.update_run_status(run_dir, status="running", run_name=cfg.run_name, method=cfg.method.name,
-                              dataset=cfg.dataset.name, seed=int(cfg.seed), error=None, traceback=None,
-                              signal=None, **_hydra_record())
+    _start_record(cfg, run_dir, config_text, keep_checkpoints)
     try:
         with _signals_interrupt():
             metrics = _run(cfg, run_dir, pl, method, references, pair, data_seconds)
     except Exception as exc:
-        results.update_run_status(run_dir, status="failed", error=f"{type(exc).__name__}: {exc}",
-                                  traceback=traceback.format_exc())
-        log.error("run failed (traceback in %s)", run_dir / results.RUN_FILE)
+        _record_failure(run_dir, exc)
         raise
     except (KeyboardInterrupt, SystemExit, RunInterrupted) as exc:
         signum = _received[-1] if _received else signal.SIGINT if isinstance(exc, KeyboardInterrupt) else None

@@ -7,6 +7,7 @@ sees ``sri_m`` / ``sri_h``.
 
 from __future__ import annotations
 
+import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -16,6 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fresco.data.pair import FusionPair
+from fresco.ops.degradation import Degradation
+
+log = logging.getLogger(__name__)
 
 #: The two products a method may return.
 PRODUCTS = ("m_sri", "h_sri")
@@ -94,3 +98,15 @@ def require_co_registered(pair: FusionPair, method: str) -> None:
             f"{method} needs co-registered images on the same footprint (MSI grid = ratio x HSI grid); got MSI "
             f"{pair.msi.shape[:2]}, HSI {pair.hsi.shape[:2]}, ratio {d}. Use misalignment=none with equal "
             "footprints (dataset.footprint.msi_shape = hsi_shape)")
+
+
+def known_or_assumed_degradation(pair: FusionPair, method: str) -> Degradation:
+    """The pair's own spatial degradation when it records one (an oracle, which a co-registered upper
+    bound may use), else a Gaussian of FWHM ``d``; the log says which."""
+    known = pair.acquisition.degradation
+    if known is not None:
+        log.info("%s: spatial degradation from the pair (%s)", method, known)
+        return known
+    log.info("%s: the pair does not record its spatial degradation; assuming a Gaussian of FWHM d=%d", method,
+             pair.ratio)
+    return Degradation.of("gaussian", pair.ratio)

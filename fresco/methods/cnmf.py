@@ -19,18 +19,14 @@ upper bound may have), else a Gaussian of FWHM ``d``, and the run log says which
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import torch
 
 from fresco.data.pair import FusionPair
-from fresco.methods.base import FusionMethod, MethodOutput, require_co_registered
-from fresco.ops.degradation import Degradation, degrade
+from fresco.methods.base import FusionMethod, MethodOutput, known_or_assumed_degradation, require_co_registered
+from fresco.ops.degradation import degrade
 from fresco.ops.resample import upsample
 from fresco.ops.unmixing import vca
-
-log = logging.getLogger(__name__)
 
 __all__ = ["CNMF"]
 
@@ -74,15 +70,6 @@ class CNMF(FusionMethod):
         self.name, self.num_materials, self.seed = name, num_materials, int(seed)
         self.init_iterations, self.outer, self.inner = init_iterations, outer, inner
 
-    def degradation(self, pair: FusionPair) -> Degradation:
-        known = pair.acquisition.degradation
-        if known is not None:
-            log.info("cnmf: spatial degradation from the pair (%s)", known)
-            return known
-        log.info("cnmf: the pair does not record its spatial degradation; assuming a Gaussian of FWHM d=%d",
-                 pair.ratio)
-        return Degradation.of("gaussian", pair.ratio)
-
     def check(self, pair: FusionPair) -> None:
         require_co_registered(pair, self.name)
 
@@ -91,7 +78,7 @@ class CNMF(FusionMethod):
         (i_m, j_m, k_m), (i_h, j_h, k_h), r = pair.msi.shape, pair.hsi.shape, self.num_materials
         if r > min(k_h, i_h * j_h):
             raise ValueError(f"method.num_materials={r} is more than the HSI supports (K_H={k_h}, {i_h * j_h} pixels)")
-        deg, d = self.degradation(pair), pair.ratio
+        deg, d = known_or_assumed_degradation(pair, self.name), pair.ratio
         times: dict[str, float] = {}
         with self.timed(times, "m_sri"):
             y_h = pair.hsi.reshape(-1, k_h).T.astype(np.float64)                 # (K_H, N_H)

@@ -20,16 +20,13 @@ which; borders are the simulator's (half-sample reflection), not the SCOTT softw
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 import numpy as np
 
 from fresco.data.pair import FusionPair
-from fresco.methods.base import FusionMethod, MethodOutput, require_co_registered
-from fresco.ops.degradation import Degradation, degradation_matrix
-
-log = logging.getLogger(__name__)
+from fresco.methods.base import FusionMethod, MethodOutput, known_or_assumed_degradation, require_co_registered
+from fresco.ops.degradation import degradation_matrix
 
 __all__ = ["BSCOTT", "SCOTT", "leading_vectors"]
 
@@ -77,15 +74,6 @@ class SCOTT(FusionMethod):
             raise ValueError(f"method.lam must be a positive number; got {lam!r}")
         self.lam = float(lam)
 
-    def degradation(self, pair: FusionPair) -> Degradation:
-        known = pair.acquisition.degradation
-        if known is not None:
-            log.info("%s: spatial degradation from the pair (%s)", self.name, known)
-            return known
-        log.info("%s: the pair does not record its spatial degradation; assuming a Gaussian of FWHM d=%d",
-                 self.name, pair.ratio)
-        return Degradation.of("gaussian", pair.ratio)
-
     def check(self, pair: FusionPair) -> None:
         require_co_registered(pair, self.name)
 
@@ -93,7 +81,7 @@ class SCOTT(FusionMethod):
         require_co_registered(pair, self.name)
         (i_m, j_m, k_m), k_h = pair.msi.shape, pair.hsi.shape[2]
         r1, r2, r3 = _check_ranks(self.ranks, (i_m, j_m, min(k_h, k_m)), self.name)
-        deg = self.degradation(pair)
+        deg = known_or_assumed_degradation(pair, self.name)
         times: dict[str, float] = {}
         with self.timed(times, "m_sri"):
             y_m, y_h = pair.msi.astype(np.float64), pair.hsi.astype(np.float64)
