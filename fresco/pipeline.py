@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
@@ -28,7 +29,7 @@ from fresco.data.simulate import simulate_pair
 from fresco.figures import run_figure
 from fresco.loggers import build_loggers, log_run
 from fresco.methods.base import PRODUCTS, FusionMethod, MethodOutput
-from fresco.metrics import HEADLINE_KEYS, SCORE_KEYS, score
+from fresco.metrics import HEADLINE_KEYS, SCORE_KEYS, registration_error, score
 from fresco.metrics.perceptual import PerceptualMetrics
 from fresco.metrics.quality import quality_metrics
 from fresco.training import run_loggers
@@ -128,6 +129,18 @@ def score_output(pair: FusionPair, output: MethodOutput, perceptual: Any,
                 continue
             groups[prefix + key] = score(est, gt, pair.ratio, rgb_bands=pair.display_bands(), perceptual=perceptual)
     return results.flatten_metrics(groups)
+
+
+def score_registration(pair: FusionPair, output: MethodOutput) -> dict[str, float]:
+    """``registration.{angle,shift,corner}_error*`` of a method's estimated registration against the
+    pair's true one (simulated pairs); empty when either is missing."""
+    true = (pair.meta.get("transform") or {}).get("hsi_to_msi")
+    if output.registration is None or true is None:
+        return {}
+    errors = registration_error(output.registration, np.asarray(true), pair.h_sri_shape[:2])
+    log.info("registration error: %.2f deg, %.2f px (centre), %.2f px (worst corner)", errors["angle_error_deg"],
+             errors["shift_error_px"], errors["corner_error_px"])
+    return {f"registration.{k}": v for k, v in errors.items()}
 
 
 def build_methods(cfg: DictConfig) -> tuple[FusionMethod, dict[str, FusionMethod]]:
@@ -438,6 +451,7 @@ def _run(cfg: DictConfig, run_dir: Path, pl: Any, method: FusionMethod, referenc
     metrics = score_output(pair, output, build_perceptual(cfg), beside)
     times["metrics"] = time.perf_counter() - t0
     metrics.update({k: results.clean_metric(v) for k, v in output.diagnostics.items()})
+    metrics.update(score_registration(pair, output))
     if pair.meta.get("overlap") is not None:
         metrics["pair.overlap"] = results.clean_metric(pair.meta["overlap"])
 

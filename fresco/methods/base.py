@@ -35,6 +35,11 @@ class MethodOutput:
     extras: anything else worth keeping (endmembers, abundances, losses); arrays are saved.
     diagnostics: scalars computed WITHOUT ground truth (e.g. ``fit.psnr``, how well the model
         reproduces the observed images); written to ``metrics.json`` as they are.
+    registration: for methods that register the images, the estimated ``(3, 3)`` map from a fine
+        HSI-footprint pixel ``(u, v, 1)`` to an MSI pixel ``(row, col, 1)`` (the convention of the
+        simulator's ``meta["transform"]["hsi_to_msi"]``); the pipeline scores it against the true one when
+        the pair has it (``registration.*_error`` in ``metrics.json``). ``None``: no registration, or it
+        failed (say so in ``diagnostics``).
 
     A method never runs another method: the ones scored beside it are the pipeline's job
     (``method.compare_with``).
@@ -45,6 +50,7 @@ class MethodOutput:
     time_s: dict[str, float] = field(default_factory=dict)
     extras: dict[str, np.ndarray] = field(default_factory=dict)
     diagnostics: dict[str, float] = field(default_factory=dict)
+    registration: np.ndarray | None = None
 
     def check_against(self, pair: FusionPair, method: str) -> None:
         """Raise ``ValueError`` when an estimate has the wrong shape or non-finite values."""
@@ -58,6 +64,10 @@ class MethodOutput:
                                  f"expected {expected[key]} for this pair")
             if not np.all(np.isfinite(est)):
                 raise ValueError(f"method '{method}' returned a {key} with NaN or Inf values")
+        if self.registration is not None:
+            reg = np.asarray(self.registration)
+            if reg.shape != (3, 3) or not np.all(np.isfinite(reg)):
+                raise ValueError(f"method '{method}' returned a registration that is not a finite (3, 3) map")
 
 
 class FusionMethod(ABC):

@@ -32,11 +32,13 @@ from fresco.metrics.quality import (
     psnr_peak1,
     quality_metrics,
     rmse,
+    rsnr,
     sam,
     sam_rad,
     ssim,
     validate_pair,
 )
+from fresco.metrics.registration import registration_error
 
 __all__ = [
     "ALEXNET_WEIGHTS_FILE",
@@ -58,7 +60,9 @@ __all__ = [
     "psnr",
     "psnr_peak1",
     "quality_metrics",
+    "registration_error",
     "rmse",
+    "rsnr",
     "sam",
     "sam_rad",
     "score",

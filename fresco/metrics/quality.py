@@ -53,6 +53,7 @@ __all__ = [
     "psnr_peak1",
     "quality_metrics",
     "rmse",
+    "rsnr",
     "sam",
     "sam_rad",
     "ssim",
@@ -74,7 +75,7 @@ CLIP_RANGE = (0.0, 1.0)
 #: Rounding slack allowed on the ground truth's [0, 1] range.
 GT_RANGE_TOL = 1e-6
 #: The keys of :func:`quality_metrics`, in table order (paper-compatible first, then standard).
-QUALITY_KEYS = ("psnr", "ssim", "sam", "ergas", "psnr_peak1", "sam_rad", "ergas_rms", "rmse")
+QUALITY_KEYS = ("psnr", "ssim", "sam", "ergas", "psnr_peak1", "sam_rad", "ergas_rms", "rmse", "rsnr")
 
 
 # ------------------------------------------------------------------------------------ validation
@@ -314,6 +315,22 @@ def rmse(est: np.ndarray, gt: np.ndarray) -> float:
     return _rmse(*validate_pair(est, gt))
 
 
+def rsnr(est: np.ndarray, gt: np.ndarray) -> float:
+    """Reconstruction SNR in dB, ``10 log10(||GT||^2 / ||GT - est||^2)`` over all pixels and bands (the
+    SCOTT authors' R-SNR); capped at :data:`PSNR_CAP_DB` for a perfect estimate."""
+    return _rsnr(*validate_pair(est, gt))
+
+
+def _rsnr(est64: np.ndarray, gt64: np.ndarray) -> float:
+    err = float(np.sum((gt64 - est64) ** 2))
+    power = float(np.sum(gt64**2))
+    if err == 0.0:
+        return PSNR_CAP_DB
+    if power == 0.0:
+        return float("nan")
+    return float(min(10.0 * np.log10(power / err), PSNR_CAP_DB))
+
+
 def _clip(est: np.ndarray) -> np.ndarray:
     return np.clip(est, *CLIP_RANGE)
 
@@ -334,8 +351,8 @@ def quality_metrics(est: np.ndarray, gt: np.ndarray, ratio: float) -> dict[str, 
         ratio: spatial ratio ``d`` used by ERGAS (e.g. 4).
 
     Returns:
-        ``{"psnr", "ssim", "sam", "ergas", "psnr_peak1", "sam_rad", "ergas_rms", "rmse"}`` (see
-        :data:`QUALITY_KEYS`) as python floats: PSNRs in dB, SAM in degrees / radians, SSIM and
+        ``{"psnr", "ssim", "sam", "ergas", "psnr_peak1", "sam_rad", "ergas_rms", "rmse", "rsnr"}`` (see
+        :data:`QUALITY_KEYS`) as python floats: PSNRs and R-SNR in dB, SAM in degrees / radians, SSIM and
         ERGAS unitless, RMSE in data units.
 
     Raises:
@@ -355,6 +372,7 @@ def quality_metrics(est: np.ndarray, gt: np.ndarray, ratio: float) -> dict[str, 
         "sam_rad": sam_radians,
         "ergas_rms": _ergas_rms(est64, gt64, d),
         "rmse": _rmse(est64, gt64),
+        "rsnr": _rsnr(est64, gt64),
     }
 
 

@@ -25,7 +25,9 @@ from fresco.metrics import (
     psnr,
     psnr_peak1,
     quality_metrics,
+    registration_error,
     rmse,
+    rsnr,
     sam,
     sam_rad,
     ssim,
@@ -164,7 +166,7 @@ def test_quality_metrics_keys_and_values(pair) -> None:
     est, gt = pair
     scores = quality_metrics(est, gt, ratio=4)
     assert tuple(scores) == QUALITY_KEYS
-    assert set(scores) == {"psnr", "ssim", "sam", "ergas", "psnr_peak1", "sam_rad", "ergas_rms", "rmse"}
+    assert set(scores) == {"psnr", "ssim", "sam", "ergas", "psnr_peak1", "sam_rad", "ergas_rms", "rmse", "rsnr"}
     assert all(isinstance(v, float) for v in scores.values())
     assert scores["psnr"] == pytest.approx(psnr(est, gt))
     assert scores["ssim"] == pytest.approx(ssim(est, gt))
@@ -172,6 +174,30 @@ def test_quality_metrics_keys_and_values(pair) -> None:
     assert scores["ergas"] == pytest.approx(ergas(est, gt, 4))
     assert scores["ergas_rms"] == pytest.approx(ergas_rms(est, gt, 4))
     assert scores["rmse"] == pytest.approx(rmse(est, gt))
+    assert scores["rsnr"] == pytest.approx(rsnr(est, gt))
+
+
+def test_rsnr_by_hand() -> None:
+    gt = np.full((8, 8, 2), 0.5)
+    est = gt.copy()
+    est[0, 0, 0] = 0.4   # ||X||^2 = 128 * 0.25 = 32, ||X - X^||^2 = 0.01
+    assert rsnr(est, gt) == pytest.approx(10 * math.log10(32 / 0.01))
+    assert rsnr(gt, gt) == PSNR_CAP_DB
+
+
+def test_registration_error_by_hand() -> None:
+    from fresco.ops.warp import RigidTransform
+
+    true = RigidTransform(30.0, (1.0, 2.0)).affine((16, 16), (7.5, 7.5))
+    same = registration_error(true, true, (16, 16))
+    assert same == {"angle_error_deg": 0.0, "shift_error_px": 0.0, "corner_error_px": 0.0}
+    off = registration_error(RigidTransform(31.0, (1.0, 5.0)).affine((16, 16), (7.5, 7.5)), true, (16, 16))
+    assert off["angle_error_deg"] == pytest.approx(1.0)
+    assert off["shift_error_px"] == pytest.approx(3.0)
+    assert off["corner_error_px"] > 3.0
+    turned = registration_error(RigidTransform(-179.0).affine((16, 16), (7.5, 7.5)),
+                                RigidTransform(179.0).affine((16, 16), (7.5, 7.5)), (16, 16))
+    assert turned["angle_error_deg"] == pytest.approx(2.0)   # wrapped, not 358
 
 
 def test_quality_metrics_clips_the_estimate(pair) -> None:
